@@ -1,0 +1,228 @@
+// Package caddymodule is llmgate's thin Caddy adapter: it registers the
+// `llmgate` HTTP handler and its Caddyfile directive, turns the
+// configuration into plain Go values for the Caddy-free packages (router,
+// providers, store, internal/gateway), and keeps what must outlive a
+// config reload (the store and its writer) in a UsagePool.
+package caddymodule
+
+import (
+	"net/http"
+
+	"github.com/caddyserver/caddy/v2"
+	"github.com/caddyserver/caddy/v2/caddyconfig/httpcaddyfile"
+	"github.com/caddyserver/caddy/v2/modules/caddyhttp"
+	"go.uber.org/zap"
+
+	"github.com/llmgate/llmgate/internal/gateway"
+	"github.com/llmgate/llmgate/store"
+
+	// Provider types register themselves.
+	_ "github.com/llmgate/llmgate/providers/mock"
+	_ "github.com/llmgate/llmgate/providers/openai"
+)
+
+func init() {
+	caddy.RegisterModule(Handler{})
+	httpcaddyfile.RegisterHandlerDirective("llmgate", parseCaddyfile)
+	// Before reverse_proxy, so a site can put llmgate in front of other
+	// handlers without a global `order` line.
+	httpcaddyfile.RegisterDirectiveOrder("llmgate", httpcaddyfile.Before, "reverse_proxy")
+}
+
+// Handler is the llmgate HTTP handler: an OpenAI-compatible LLM gateway.
+// It serves POST /v1/chat/completions, POST /v1/embeddings and
+// GET /v1/models (also without the /v1 prefix) and passes every other
+// path to the next handler. String values may use {env.NAME}
+// placeholders, expanded when the config is loaded, so secrets never
+// appear in the adapted JSON.
+type Handler struct {
+	// Store is where usage rows and stored keys live. Default: SQLite at
+	// "llmgate.db" in Caddy's data directory.
+	Store *StoreConfig `json:"store,omitempty"`
+
+	// Limiter selects a shared limiter backend for several instances.
+	// Not available in this version; a config that sets it is refused.
+	Limiter *LimiterConfig `json:"limiter,omitempty"`
+
+	// Providers are the upstream accounts, in order. An account whose
+	// api_key resolves to empty is skipped with a warning (types that need
+	// no key, such as mock, excepted).
+	Providers []ProviderConfig `json:"providers,omitempty"`
+
+	// Keys are static gateway keys, beside the keys kept in the store.
+	Keys []KeyConfig `json:"keys,omitempty"`
+
+	// Models add to or override the embedded model catalogue and price
+	// table.
+	Models []ModelConfig `json:"models,omitempty"`
+
+	// Routes are virtual models resolved by the router ("auto"). Not
+	// available in this version; a config that sets one is refused.
+	Routes []RouteConfig `json:"routes,omitempty"`
+
+	// Fallbacks are failover chains per model. Not available in this
+	// version; a config that sets one is refused.
+	Fallbacks []FallbackConfig `json:"fallbacks,omitempty"`
+
+	// Retry is the retry policy. Not available in this version; a config
+	// that sets it is refused.
+	Retry *RetryConfig `json:"retry,omitempty"`
+
+	// Limits are the default limits of every key. Not available in this
+	// version; a config that sets them is refused.
+	Limits *LimitsConfig `json:"limits,omitempty"`
+
+	// MaxBody is the largest request body accepted, in bytes; larger ones
+	// get 413 as soon as the excess is seen. Default: 32 MiB.
+	MaxBody int64 `json:"max_body,omitempty"`
+
+	gw       *gateway.Gateway
+	shared   *store.Shared
+	storeKey string
+	logger   *zap.Logger
+}
+
+// StoreConfig selects the store backend.
+type StoreConfig struct {
+	// Type is "sqlite" (default). "postgres" is reserved for cluster mode
+	// and refused in this version.
+	Type string `json:"type,omitempty"`
+	// Path is the SQLite file (relative paths are under Caddy's data
+	// directory) or the Postgres DSN.
+	Path string `json:"path,omitempty"`
+}
+
+// LimiterConfig selects a shared limiter backend.
+type LimiterConfig struct {
+	Type string `json:"type,omitempty"`
+	URL  string `json:"url,omitempty"`
+}
+
+// ProviderConfig is one upstream account.
+type ProviderConfig struct {
+	// Name is how pins ("NAME/model"), fallbacks and routes refer to the
+	// account, and what X-Llmgate-Provider reports.
+	Name string `json:"name"`
+	// Type is the provider type: openai, openrouter, groq, xai, mistral,
+	// cerebras, deepseek, together, fireworks or mock.
+	Type string `json:"type"`
+	// BaseURL overrides the type's default base URL.
+	BaseURL string `json:"base_url,omitempty"`
+	// APIKey is the account's key; use {env.NAME}.
+	APIKey string `json:"api_key,omitempty"`
+	// Models are the bare model names the account serves. Default: the
+	// type's models in the embedded catalogue.
+	Models []string `json:"models,omitempty"`
+	// Weight is the account's share of traffic among accounts serving the
+	// same model. Default: 1.
+	Weight int `json:"weight,omitempty"`
+	// MaxConcurrency caps in-flight requests on the account; a full
+	// account is skipped. Default: no cap.
+	MaxConcurrency int `json:"max_concurrency,omitempty"`
+	// Timeout bounds each attempt. Defaults: connect 10s, headers 2m,
+	// first_token 2m, idle 2m, total 10m.
+	Timeout *TimeoutConfig `json:"timeout,omitempty"`
+	// Headers are extra headers sent upstream on every request (for
+	// example OpenRouter's HTTP-Referer and X-Title).
+	Headers map[string]string `json:"headers,omitempty"`
+	// Options are type-specific settings; the mock type reads "delay" and
+	// "first_token_delay" (durations).
+	Options map[string]string `json:"options,omitempty"`
+}
+
+// TimeoutConfig bounds one attempt.
+type TimeoutConfig struct {
+	// Connect bounds TCP and TLS setup.
+	Connect caddy.Duration `json:"connect,omitempty"`
+	// Headers bounds request sent to response headers.
+	Headers caddy.Duration `json:"headers,omitempty"`
+	// FirstToken bounds headers to the first stream event.
+	FirstToken caddy.Duration `json:"first_token,omitempty"`
+	// Idle bounds the gap between stream events.
+	Idle caddy.Duration `json:"idle,omitempty"`
+	// Total bounds the whole attempt.
+	Total caddy.Duration `json:"total,omitempty"`
+}
+
+// KeyConfig is a static gateway key.
+type KeyConfig struct {
+	// Secret is the key clients send; use {env.NAME}. At least 16
+	// characters.
+	Secret string `json:"secret"`
+	// Name identifies the key in rows and logs (the secret never appears).
+	Name string `json:"name,omitempty"`
+	// Models are glob patterns of the models and providers the key may
+	// use ("gpt-5*", "anthropic/*", "auto"). Default: all.
+	Models []string `json:"models,omitempty"`
+	// Limits are the key's own limits. Not available in this version.
+	Limits *LimitsConfig `json:"limits,omitempty"`
+}
+
+// ModelConfig adds a model to the catalogue or overrides one.
+type ModelConfig struct {
+	Name            string   `json:"name"`
+	InputPrice      *float64 `json:"input_price,omitempty"`
+	OutputPrice     *float64 `json:"output_price,omitempty"`
+	CachedPrice     *float64 `json:"cached_price,omitempty"`
+	CacheWritePrice *float64 `json:"cache_write_price,omitempty"`
+	Context         int64    `json:"context,omitempty"`
+	MaxOutput       int64    `json:"max_output,omitempty"`
+	Capabilities    []string `json:"capabilities,omitempty"`
+}
+
+// RouteConfig is a virtual model.
+type RouteConfig struct {
+	Name       string              `json:"name"`
+	Tiers      map[string][]string `json:"tiers,omitempty"`
+	Optimize   string              `json:"optimize,omitempty"`
+	FallbackOn []string            `json:"fallback_on,omitempty"`
+}
+
+// FallbackConfig is a failover chain for one model.
+type FallbackConfig struct {
+	Model string   `json:"model"`
+	Chain []string `json:"chain"`
+}
+
+// RetryConfig is the retry policy.
+type RetryConfig struct {
+	Attempts   int            `json:"attempts,omitempty"`
+	BackoffMin caddy.Duration `json:"backoff_min,omitempty"`
+	BackoffMax caddy.Duration `json:"backoff_max,omitempty"`
+	On         []string       `json:"on,omitempty"`
+}
+
+// LimitsConfig are per-key limits.
+type LimitsConfig struct {
+	RPM         int64   `json:"rpm,omitempty"`
+	TPM         int64   `json:"tpm,omitempty"`
+	Concurrency int64   `json:"concurrency,omitempty"`
+	DailyTokens int64   `json:"daily_tokens,omitempty"`
+	BudgetUSD   float64 `json:"budget_usd,omitempty"`
+	// BudgetPeriod is day, week, month or total.
+	BudgetPeriod string `json:"budget_period,omitempty"`
+}
+
+// CaddyModule returns the Caddy module information.
+func (Handler) CaddyModule() caddy.ModuleInfo {
+	return caddy.ModuleInfo{
+		ID:  "http.handlers.llmgate",
+		New: func() caddy.Module { return new(Handler) },
+	}
+}
+
+// ServeHTTP serves the gateway's endpoints and passes other paths on.
+func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request, next caddyhttp.Handler) error {
+	if h.gw.Handle(w, r) {
+		return nil
+	}
+	return next.ServeHTTP(w, r)
+}
+
+// Interface guards
+var (
+	_ caddy.Provisioner           = (*Handler)(nil)
+	_ caddy.Validator             = (*Handler)(nil)
+	_ caddy.CleanerUpper          = (*Handler)(nil)
+	_ caddyhttp.MiddlewareHandler = (*Handler)(nil)
+)

@@ -1,0 +1,34 @@
+package caddymodule
+
+import (
+	"fmt"
+
+	"github.com/caddyserver/caddy/v2"
+	"go.uber.org/zap"
+
+	"github.com/llmgate/llmgate/store"
+)
+
+// stores keeps each SQLite database and its batch writer alive across
+// config reloads, keyed by the absolute path. A reload provisions the new
+// config (taking a reference) before cleaning up the old one (dropping
+// its reference), so the count never reaches zero while the path stays
+// configured; when it does reach zero, store.Shared.Destruct closes the
+// database only after the last request's lease ends.
+var stores = caddy.NewUsagePool()
+
+func acquireStore(path string, log *zap.Logger) (*store.Shared, error) {
+	v, _, err := stores.LoadOrNew(path, func() (caddy.Destructor, error) {
+		db, err := store.OpenSQLite(path)
+		if err != nil {
+			return nil, err
+		}
+		logf := func(format string, args ...any) { log.Error(fmt.Sprintf(format, args...)) }
+		w := store.NewWriter(db, store.WriterOptions{}, logf)
+		return store.NewShared(db, w), nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return v.(*store.Shared), nil
+}

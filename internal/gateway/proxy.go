@@ -1,0 +1,386 @@
+package gateway
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"hash/fnv"
+	"net/http"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/llmgate/llmgate/providers"
+	"github.com/llmgate/llmgate/router"
+	"github.com/llmgate/llmgate/store"
+)
+
+// exchange is one client request on its way through the gateway.
+type exchange struct {
+	g         *Gateway
+	w         http.ResponseWriter
+	r         *http.Request
+	id        string
+	start     time.Time
+	principal *Principal
+	ep        endpoint
+	req       *peeked
+	row       store.Row
+	usage     providers.Usage
+	target    router.Target // the target that answered (or failed last)
+	answered  bool
+	attemptNo int // 1-based number of the running attempt
+	ttft      time.Duration
+}
+
+func (g *Gateway) newRequestID(w http.ResponseWriter) string {
+	var b [12]byte
+	_, _ = rand.Read(b[:])
+	id := "req_" + hex.EncodeToString(b[:])
+	w.Header().Set("X-Llmgate-Request-Id", id)
+	return id
+}
+
+// serveProxy handles POST /v1/chat/completions and /v1/embeddings.
+func (g *Gateway) serveProxy(w http.ResponseWriter, r *http.Request, ep endpoint) {
+	start := g.now()
+	id := g.newRequestID(w)
+	if r.Method != http.MethodPost {
+		w.Header().Set("Allow", http.MethodPost)
+		writeError(w, http.StatusMethodNotAllowed, errInvalidRequest, "method_not_allowed", "use POST for "+r.URL.Path, "")
+		return
+	}
+	p, aerr := g.authenticate(r.Context(), r)
+	if aerr != nil {
+		writeError(w, aerr.status, aerr.typ, aerr.code, aerr.message, "")
+		return
+	}
+	// The lease keeps the pooled store open until this request's row is
+	// written, even if a reload or shutdown drops the config meanwhile.
+	if st := g.cfg.Store; st != nil {
+		if !st.Acquire() {
+			writeError(w, http.StatusServiceUnavailable, errUpstream, "shutting_down", "the gateway is shutting down; retry", "")
+			return
+		}
+		defer st.Release()
+	}
+	x := &exchange{g: g, w: w, r: r, id: id, start: start, principal: p, ep: ep}
+	x.row = store.Row{ID: id, Time: start, KeyID: p.KeyID, KeyName: p.Name, Project: p.Project, Endpoint: ep.rowName()}
+	defer x.record()
+
+	body, err := readBody(r, g.cfg.MaxBody)
+	if err != nil {
+		if errors.Is(err, errTooLarge) {
+			x.fail(http.StatusRequestEntityTooLarge, errInvalidRequest, "request_too_large",
+				fmt.Sprintf("the request body is larger than this gateway's max_body (%d bytes)", g.cfg.MaxBody), "")
+			return
+		}
+		x.fail(http.StatusBadRequest, errInvalidRequest, "invalid_body", "could not read the request body: "+err.Error(), "")
+		return
+	}
+	pk, rerr := peek(body, ep)
+	if rerr != nil {
+		x.fail(rerr.status, errInvalidRequest, rerr.code, rerr.msg, rerr.param)
+		return
+	}
+	x.req = pk
+	x.row.RequestedModel = pk.model
+	x.row.Stream = pk.stream
+	targets, ok := x.plan()
+	if !ok {
+		return
+	}
+	x.run(targets)
+}
+
+// fail answers with an error and records it on the row.
+func (x *exchange) fail(status int, typ, code, msg, param string) {
+	x.row.Status = "error"
+	x.row.HTTPStatus = status
+	x.row.ErrorCode = code
+	x.row.ErrorMessage = msg
+	writeError(x.w, status, typ, code, msg, param)
+}
+
+// plan resolves the requested model, the request's own fallbacks and the
+// session into targets the key may use.
+func (x *exchange) plan() ([]router.Target, bool) {
+	pk, rt := x.req, x.g.cfg.Router
+	plan, err := rt.Plan(pk.model, pk.ext.Provider)
+	switch {
+	case errors.Is(err, router.ErrUnknownProvider):
+		x.fail(http.StatusBadRequest, errInvalidRequest, "invalid_llmgate_field",
+			fmt.Sprintf("llmgate.provider %q names no configured provider", pk.ext.Provider), "llmgate")
+		return nil, false
+	case err != nil:
+		x.fail(http.StatusNotFound, errInvalidRequest, "model_not_found",
+			fmt.Sprintf("no provider serves model %q; GET /v1/models lists the models this key may use", pk.model), "model")
+		return nil, false
+	}
+	targets := x.allowed(plan.Targets)
+	if len(targets) == 0 {
+		x.fail(http.StatusForbidden, errPermission, "model_not_allowed",
+			fmt.Sprintf("this key may not use model %q", pk.model), "model")
+		return nil, false
+	}
+	session := pk.ext.Session
+	if session == "" {
+		session = x.r.Header.Get("X-Llmgate-Session")
+	}
+	if session != "" && !plan.Pinned && len(targets) > 1 {
+		sticky(targets, session)
+	}
+	for _, f := range pk.ext.Fallbacks {
+		fp, err := rt.Plan(f.Model, f.Provider)
+		if err != nil {
+			x.fail(http.StatusBadRequest, errInvalidRequest, "invalid_llmgate_field",
+				fmt.Sprintf("llmgate.fallbacks: no provider serves %q", f.Model), "llmgate")
+			return nil, false
+		}
+		// A fallback never escapes the key's scope: disallowed ones are
+		// dropped, not tried.
+		targets = append(targets, x.allowed(fp.Targets)...)
+	}
+	return dedupe(targets), true
+}
+
+func (x *exchange) allowed(ts []router.Target) []router.Target {
+	out := ts[:0:0]
+	for _, t := range ts {
+		if x.principal.allows(x.req.model, t.Account.Name, t.Model) {
+			out = append(out, t)
+		}
+	}
+	return out
+}
+
+func dedupe(ts []router.Target) []router.Target {
+	seen := make(map[string]bool, len(ts))
+	out := ts[:0]
+	for _, t := range ts {
+		k := t.Account.Name + "\x00" + t.Model
+		if !seen[k] {
+			seen[k] = true
+			out = append(out, t)
+		}
+	}
+	return out
+}
+
+// sticky orders targets by rendezvous hashing of (session, account), so a
+// conversation lands on the same account every time while the set of
+// accounts is unchanged, and only the sessions of a removed account move.
+func sticky(ts []router.Target, session string) {
+	score := func(t router.Target) uint64 {
+		h := fnv.New64a()
+		h.Write([]byte(session))
+		h.Write([]byte{0})
+		h.Write([]byte(t.Account.Name))
+		return h.Sum64()
+	}
+	sort.SliceStable(ts, func(i, j int) bool { return score(ts[i]) > score(ts[j]) })
+}
+
+// attemptFailure is one failed attempt, kept for the final error message.
+type attemptFailure struct {
+	account, model string
+	status         int
+	err            error
+}
+
+// run tries the targets in order until one answers. A failure before the
+// first byte reached the client falls through to the next target; after
+// that the stream is ended explicitly (see relay).
+func (x *exchange) run(targets []router.Target) {
+	var failures []attemptFailure
+	var rl *relay
+	if x.req.stream {
+		rl = newRelay(x)
+	}
+	ctx := x.r.Context()
+	for _, t := range targets {
+		x.target = t
+		x.attemptNo = len(x.row.Attempts) + 1
+		acct := t.Account
+		if !acct.TryAcquire() {
+			x.addAttempt(t, 0, "max_concurrency reached", 0)
+			failures = append(failures, attemptFailure{acct.Name, t.Model, http.StatusServiceUnavailable, errBusy})
+			continue
+		}
+		preq := &providers.Request{Endpoint: x.ep.provider(), Model: t.Model, Body: x.req.bodyFor(t.Model), Stream: x.req.stream}
+		began := x.g.now()
+		var err error
+		if rl != nil {
+			rl.reset(t)
+			var u providers.Usage
+			u, err = acct.Provider.Stream(ctx, preq, rl)
+			x.usage = u
+		} else {
+			var resp *providers.Response
+			resp, err = acct.Provider.Do(ctx, preq)
+			if err == nil {
+				acct.Release()
+				x.addAttempt(t, http.StatusOK, "", x.g.now().Sub(began))
+				x.usage = resp.Usage
+				x.respondJSON(resp.Body)
+				return
+			}
+		}
+		acct.Release()
+		status := 0
+		var se *providers.StatusError
+		if errors.As(err, &se) {
+			status = se.Status
+		} else if err == nil || (rl != nil && rl.committed) {
+			status = http.StatusOK
+		}
+		errText := ""
+		if err != nil {
+			errText = redactString(err.Error(), acct.Key)
+		}
+		x.addAttempt(t, status, errText, x.g.now().Sub(began))
+		if rl != nil && (err == nil || rl.committed) {
+			rl.end(err)
+			return
+		}
+		if ctx.Err() != nil {
+			x.cancelled()
+			return
+		}
+		if se != nil && !retryableStatus(se.Status) {
+			x.passthrough(t, se)
+			return
+		}
+		failures = append(failures, attemptFailure{acct.Name, t.Model, status, err})
+		if c := x.g.log.Check(-1, "upstream attempt failed"); c != nil {
+			c.Write(zapString("request_id", x.id), zapString("provider", acct.Name), zapString("model", t.Model), zapString("error", errText))
+		}
+	}
+	x.allFailed(failures)
+}
+
+var errBusy = errors.New("account at max_concurrency")
+
+// retryableStatus: statuses another attempt can fix. 400, 401, 403, 404
+// and 422 are the client's (or the account's) and are passed through.
+func retryableStatus(s int) bool {
+	switch s {
+	case http.StatusRequestTimeout, http.StatusConflict, http.StatusTooManyRequests, 529:
+		return true
+	}
+	return s >= 500
+}
+
+func (x *exchange) addAttempt(t router.Target, status int, errText string, d time.Duration) {
+	x.row.Attempts = append(x.row.Attempts, store.Attempt{
+		Provider: t.Account.Name, Model: t.Model, Status: status, Error: errText, DurationMS: d.Milliseconds(),
+	})
+}
+
+// setAnswerHeaders names the account and model that answered.
+func (x *exchange) setAnswerHeaders() {
+	h := x.w.Header()
+	h.Set("X-Llmgate-Provider", x.target.Account.Name)
+	h.Set("X-Llmgate-Model", x.target.Model)
+	h.Set("X-Llmgate-Attempts", strconv.Itoa(x.attemptNo))
+}
+
+// respondJSON writes a non-streaming answer with the llmgate object
+// attached at the top level.
+func (x *exchange) respondJSON(body []byte) {
+	x.answered = true
+	out := attachMeta(body, x.meta(x.usage))
+	x.setAnswerHeaders()
+	h := x.w.Header()
+	h.Set("Content-Type", "application/json")
+	h.Set("Content-Length", strconv.Itoa(len(out)))
+	x.w.WriteHeader(http.StatusOK)
+	_, _ = x.w.Write(out)
+	x.row.Status = "ok"
+	x.row.HTTPStatus = http.StatusOK
+}
+
+// passthrough returns an upstream's non-retryable 4xx as it came, with
+// the account's key redacted.
+func (x *exchange) passthrough(t router.Target, se *providers.StatusError) {
+	body := redact(se.Body, t.Account.Key)
+	h := x.w.Header()
+	h.Set("X-Llmgate-Provider", t.Account.Name)
+	h.Set("X-Llmgate-Model", t.Model)
+	h.Set("X-Llmgate-Attempts", strconv.Itoa(len(x.row.Attempts)))
+	ct := se.Header.Get("Content-Type")
+	if ct == "" {
+		ct = "application/json"
+	}
+	h.Set("Content-Type", ct)
+	h.Set("Content-Length", strconv.Itoa(len(body)))
+	x.w.WriteHeader(se.Status)
+	_, _ = x.w.Write(body)
+	x.row.Status = "error"
+	x.row.HTTPStatus = se.Status
+	x.row.ErrorCode = se.Code
+	if x.row.ErrorCode == "" {
+		x.row.ErrorCode = "upstream_" + strconv.Itoa(se.Status)
+	}
+	x.row.ErrorMessage = redactString(se.Message, t.Account.Key)
+}
+
+// allFailed answers when no attempt succeeded: 504 when every attempt
+// timed out, 503 when every upstream was overloaded or rate limited (with
+// the longest Retry-After they asked for), else 502.
+func (x *exchange) allFailed(fs []attemptFailure) {
+	timeouts, busy := 0, 0
+	var retryAfter time.Duration
+	parts := make([]string, 0, len(fs))
+	for _, f := range fs {
+		var se *providers.StatusError
+		switch {
+		case errors.Is(f.err, providers.ErrTimeout):
+			timeouts++
+		case errors.Is(f.err, errBusy):
+			busy++
+		case errors.As(f.err, &se) && (se.Status == 429 || se.Status == 503 || se.Status == 529):
+			busy++
+			retryAfter = max(retryAfter, se.RetryAfter)
+		}
+		what := "no response"
+		if f.status != 0 {
+			what = strconv.Itoa(f.status) + " " + strings.ToLower(http.StatusText(f.status))
+		}
+		msg := ""
+		if f.err != nil {
+			msg = ": " + f.err.Error()
+		}
+		a, _ := x.g.cfg.Router.Account(f.account)
+		key := ""
+		if a != nil {
+			key = a.Key
+		}
+		parts = append(parts, redactString(fmt.Sprintf("%s (%s): %s%s", f.account, f.model, what, msg), key))
+	}
+	msg := fmt.Sprintf("all %d upstream attempts failed: %s", len(fs), strings.Join(parts, "; "))
+	status, code := http.StatusBadGateway, "all_upstreams_failed"
+	switch {
+	case len(fs) > 0 && timeouts == len(fs):
+		status, code = http.StatusGatewayTimeout, "upstream_timeout"
+	case len(fs) > 0 && busy == len(fs):
+		status = http.StatusServiceUnavailable
+		if retryAfter > 0 {
+			x.w.Header().Set("Retry-After", strconv.FormatInt(int64((retryAfter+time.Second-1)/time.Second), 10))
+		}
+	}
+	x.w.Header().Set("X-Llmgate-Attempts", strconv.Itoa(len(x.row.Attempts)))
+	x.fail(status, errUpstream, code, msg, "")
+}
+
+// cancelled records a client that went away before an answer.
+func (x *exchange) cancelled() {
+	x.row.Status = "cancelled"
+	x.row.HTTPStatus = 499
+	x.row.ClientCancelled = true
+}
+
+var _ = context.Canceled

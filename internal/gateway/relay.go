@@ -1,0 +1,222 @@
+package gateway
+
+import (
+	"errors"
+	"net/http"
+	"strconv"
+
+	"github.com/llmgate/llmgate/providers"
+	"github.com/llmgate/llmgate/router"
+)
+
+// relay is the Sink of a streaming chat request. Each event is written and
+// flushed as it arrives; the only thing ever held back is a finish chunk,
+// and only until the upstream's usage arrives (when the client did not ask
+// for usage), so that the llmgate object can ride on it with the real cost.
+type relay struct {
+	x           *exchange
+	w           http.ResponseWriter
+	rc          *http.ResponseController
+	clientUsage bool
+	committed   bool
+	werr        error
+
+	// per-attempt state, reset by reset()
+	held      []byte
+	heldValid bool
+	metaDone  bool
+	finished  bool
+	doneSent  bool
+	usage     providers.Usage
+	haveUsage bool
+	tokens    int64
+	buf       []byte
+}
+
+// errClientGone marks a failed write to the client.
+var errClientGone = errors.New("client went away")
+
+func newRelay(x *exchange) *relay {
+	return &relay{x: x, w: x.w, rc: http.NewResponseController(x.w), clientUsage: x.req.includeUsage}
+}
+
+// reset prepares for an attempt on t; only valid before commit.
+func (s *relay) reset(t router.Target) {
+	s.held, s.heldValid, s.metaDone, s.finished, s.doneSent = s.held[:0], false, false, false, false
+	s.usage, s.haveUsage, s.tokens = providers.Usage{}, false, 0
+}
+
+// Committed reports whether any byte reached the client.
+func (s *relay) Committed() bool { return s.committed }
+
+// Event implements providers.Sink.
+func (s *relay) Event(ev *providers.Event) error {
+	if s.werr != nil {
+		return s.werr
+	}
+	switch {
+	case ev.Comment:
+		// Before the first data event a comment would commit the response
+		// and rule out an invisible failover; after it, it keeps the
+		// client's connection alive and is passed on.
+		if s.committed {
+			s.write(ev.Raw)
+		}
+		return s.werr
+	case ev.Done:
+		s.finalize()
+		if s.werr != nil {
+			return s.werr
+		}
+		return providers.ErrStop
+	}
+	if ev.Usage != nil {
+		s.usage, s.haveUsage = *ev.Usage, true
+	}
+	s.tokens += ev.Tokens
+	if ev.Tokens > 0 && s.x.ttft == 0 {
+		s.x.ttft = s.x.g.now().Sub(s.x.start)
+	}
+	if ev.UsageOnly {
+		if s.clientUsage {
+			s.flushHeld(false)
+			s.writeData(ev.Data, true)
+		} else {
+			// The client did not ask for usage: the extra chunk is hidden
+			// and the llmgate object rides on the held finish chunk.
+			s.flushHeld(true)
+		}
+		s.finalize()
+		if s.werr != nil {
+			return s.werr
+		}
+		return providers.ErrStop
+	}
+	if ev.Finish {
+		s.finished = true
+		if ev.Usage != nil {
+			// Usage on the finish chunk (Groq, DeepSeek, Mistral).
+			s.flushHeld(false)
+			s.writeData(ev.Data, true)
+			return s.werr
+		}
+		if !s.clientUsage {
+			s.flushHeld(false)
+			s.held = append(s.held[:0], ev.Data...)
+			s.heldValid = true
+			return nil
+		}
+	}
+	s.flushHeld(false)
+	if ev.Raw != nil {
+		s.write(ev.Raw)
+	} else {
+		s.writeData(ev.Data, false)
+	}
+	return s.werr
+}
+
+func (s *relay) commit() {
+	s.committed = true
+	s.x.answered = true
+	s.x.setAnswerHeaders()
+	h := s.w.Header()
+	h.Set("Content-Type", "text/event-stream")
+	h.Set("Cache-Control", "no-cache")
+	h.Set("X-Accel-Buffering", "no")
+	s.w.WriteHeader(http.StatusOK)
+}
+
+// write sends b and flushes it; a failure marks the client gone.
+func (s *relay) write(b []byte) {
+	if s.werr != nil {
+		return
+	}
+	if !s.committed {
+		s.commit()
+	}
+	if _, err := s.w.Write(b); err != nil {
+		s.werr = errClientGone
+		return
+	}
+	if err := s.rc.Flush(); err != nil && !errors.Is(err, http.ErrNotSupported) {
+		s.werr = errClientGone
+	}
+}
+
+// writeData frames a data payload, attaching the llmgate object once when
+// meta is set.
+func (s *relay) writeData(data []byte, meta bool) {
+	b := append(s.buf[:0], "data: "...)
+	if meta && !s.metaDone {
+		s.metaDone = true
+		b = append(b, attachMeta(data, s.x.meta(s.currentUsage()))...)
+	} else {
+		b = append(b, data...)
+	}
+	b = append(b, '\n', '\n')
+	s.buf = b
+	s.write(b)
+}
+
+func (s *relay) flushHeld(meta bool) {
+	if !s.heldValid {
+		return
+	}
+	s.heldValid = false
+	s.writeData(s.held, meta)
+}
+
+// finalize writes any held chunk (with the llmgate object) and [DONE].
+func (s *relay) finalize() {
+	if s.doneSent {
+		return
+	}
+	s.flushHeld(true)
+	s.doneSent = true
+	s.write([]byte("data: [DONE]\n\n"))
+}
+
+// currentUsage is the reported usage, or an estimate flagged as such.
+func (s *relay) currentUsage() providers.Usage {
+	if s.haveUsage {
+		return s.usage
+	}
+	return s.x.estimatedUsage(s.tokens)
+}
+
+// end finishes a committed stream after the provider returned. A stream
+// that ends without [DONE] but after its finish chunk is complete and is
+// finalised at once; one cut before that ends with an explicit
+// stream_interrupted error event, never as a clean success.
+func (s *relay) end(err error) {
+	x := s.x
+	x.usage = s.currentUsage()
+	switch {
+	case s.werr != nil || x.r.Context().Err() != nil:
+		x.cancelled()
+		return
+	case err == nil || s.finished:
+		s.finalize()
+		x.row.Status = "ok"
+		x.row.HTTPStatus = http.StatusOK
+		if s.werr != nil {
+			x.cancelled()
+		}
+		return
+	}
+	msg := "the upstream stream was interrupted: " + redactString(err.Error(), x.target.Account.Key)
+	s.flushHeld(false)
+	s.writeData(errorBody(errUpstream, "stream_interrupted", msg, ""), false)
+	s.write([]byte("data: [DONE]\n\n"))
+	s.doneSent = true
+	x.row.Status = "truncated"
+	x.row.HTTPStatus = http.StatusOK
+	x.row.ErrorCode = "stream_interrupted"
+	x.row.ErrorMessage = msg
+	if s.werr != nil {
+		x.cancelled()
+	}
+}
+
+var _ = strconv.Itoa

@@ -1,0 +1,171 @@
+// Package openai is the passthrough provider for OpenAI and every
+// OpenAI-compatible upstream. The request body goes upstream as the client
+// sent it (model rewritten by the gateway), and responses and stream events
+// come back byte for byte; the provider only peeks at them (gjson) to read
+// usage and finish reasons. Shorthand types (groq, mistral, …) change
+// defaults and switch on the quirks each upstream is known for.
+package openai
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"io"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/llmgate/llmgate/providers"
+)
+
+// flavor is what distinguishes a shorthand type from plain openai.
+type flavor struct {
+	name    string
+	baseURL string
+	// noStreamOptions: the upstream rejects stream_options (Mistral answers
+	// 422 extra_forbidden) and always reports usage on its last chunk.
+	noStreamOptions bool
+	// eosFinish: the upstream reports finish_reason "eos" (Together), which
+	// OpenAI SDKs do not know; it is rewritten to "stop".
+	eosFinish bool
+}
+
+var flavors = []flavor{
+	{name: "openai", baseURL: "https://api.openai.com/v1"},
+	{name: "openrouter", baseURL: "https://openrouter.ai/api/v1"},
+	{name: "groq", baseURL: "https://api.groq.com/openai/v1"},
+	{name: "xai", baseURL: "https://api.x.ai/v1"},
+	{name: "mistral", baseURL: "https://api.mistral.ai/v1", noStreamOptions: true},
+	{name: "cerebras", baseURL: "https://api.cerebras.ai/v1"},
+	{name: "deepseek", baseURL: "https://api.deepseek.com"},
+	{name: "together", baseURL: "https://api.together.xyz/v1", eosFinish: true},
+	{name: "fireworks", baseURL: "https://api.fireworks.ai/inference/v1"},
+}
+
+func init() {
+	for _, f := range flavors {
+		f := f
+		providers.Register(providers.Type{
+			Name:           f.name,
+			DefaultBaseURL: f.baseURL,
+			New: func(cfg providers.Config) (providers.Provider, error) {
+				return newProvider(f, cfg)
+			},
+		})
+	}
+}
+
+// Provider is one OpenAI-compatible account.
+type Provider struct {
+	flavor  flavor
+	baseURL string
+	key     string
+	headers http.Header
+	client  *http.Client
+	timeout providers.Timeouts
+}
+
+// maxBody bounds a non-streaming answer read into memory.
+const maxBody = 64 << 20
+
+func newProvider(f flavor, cfg providers.Config) (*Provider, error) {
+	base := cfg.BaseURL
+	if base == "" {
+		base = f.baseURL
+	}
+	base = strings.TrimRight(base, "/")
+	if !strings.HasPrefix(base, "http://") && !strings.HasPrefix(base, "https://") {
+		return nil, fmt.Errorf("base_url %q: must start with http:// or https://", base)
+	}
+	h := http.Header{}
+	h.Set("Content-Type", "application/json")
+	if cfg.APIKey != "" {
+		h.Set("Authorization", "Bearer "+cfg.APIKey)
+	}
+	for k, v := range cfg.Headers {
+		h.Set(k, v)
+	}
+	t := cfg.Timeouts.WithDefaults()
+	return &Provider{
+		flavor:  f,
+		baseURL: base,
+		key:     cfg.APIKey,
+		headers: h,
+		timeout: t,
+		client:  &http.Client{Transport: providers.NewTransport(t)},
+	}, nil
+}
+
+// Capabilities: the passthrough forwards whatever the upstream model
+// supports; the catalogue decides per model.
+func (p *Provider) Capabilities() providers.Capabilities {
+	return providers.Capabilities{Tools: true, Vision: true, JSONSchema: true, Reasoning: true, Embeddings: true}
+}
+
+// send posts body to the endpoint and returns the response once headers
+// arrived, or a classified error. A non-2xx answer becomes *StatusError.
+func (p *Provider) send(ctx context.Context, wd *providers.Watchdog, req *providers.Request, body []byte) (*http.Response, error) {
+	hr, err := http.NewRequestWithContext(ctx, http.MethodPost, p.baseURL+"/"+string(req.Endpoint), bytes.NewReader(body))
+	if err != nil {
+		return nil, fmt.Errorf("building upstream request: %w", err)
+	}
+	hr.Header = p.headers.Clone()
+	if req.Stream {
+		hr.Header.Set("Accept", "text/event-stream")
+	} else {
+		hr.Header.Set("Accept", "application/json")
+	}
+	wd.Arm("response headers", p.timeout.Headers)
+	resp, err := p.client.Do(hr)
+	if err != nil {
+		return nil, providers.Classify(ctx, err)
+	}
+	if resp.StatusCode < 200 || resp.StatusCode > 299 {
+		se := providers.NewStatusError(resp)
+		resp.Body.Close()
+		return nil, se
+	}
+	return resp, nil
+}
+
+// Do performs a non-streaming call.
+func (p *Provider) Do(ctx context.Context, req *providers.Request) (*providers.Response, error) {
+	ctx, cancel := context.WithTimeout(ctx, p.timeout.Total)
+	defer cancel()
+	ctx, wd := providers.NewWatchdog(ctx)
+	defer wd.Stop()
+	resp, err := p.send(ctx, wd, req, req.Body)
+	if err != nil {
+		return nil, err
+	}
+	defer resp.Body.Close()
+	// The body of a non-streaming answer may take as long as generation
+	// does; the idle deadline bounds gaps, not the whole read.
+	wd.Arm("response body", p.timeout.Idle)
+	body, err := io.ReadAll(io.LimitReader(&idleReader{r: resp.Body, wd: wd, idle: p.timeout.Idle}, maxBody+1))
+	if err != nil {
+		return nil, providers.Classify(ctx, err)
+	}
+	if len(body) > maxBody {
+		return nil, fmt.Errorf("%w: body larger than %d bytes", providers.ErrBadResponse, maxBody)
+	}
+	if p.flavor.eosFinish {
+		body = bytes.ReplaceAll(body, []byte(`"finish_reason":"eos"`), []byte(`"finish_reason":"stop"`))
+	}
+	return parseResponse(body)
+}
+
+// idleReader re-arms the idle deadline whenever bytes arrive.
+type idleReader struct {
+	r    io.Reader
+	wd   *providers.Watchdog
+	idle time.Duration
+}
+
+func (ir *idleReader) Read(b []byte) (int, error) {
+	n, err := ir.r.Read(b)
+	if n > 0 {
+		ir.wd.Arm("response body", ir.idle)
+	}
+	return n, err
+}

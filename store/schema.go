@@ -1,0 +1,160 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+)
+
+// migration is one schema step. Its version is its position in migrations
+// plus one; PRAGMA user_version records the last version applied.
+type migration struct {
+	name string
+	sql  string
+}
+
+// migrations are applied in order, each in its own transaction together
+// with the user_version bump, so a crash mid-migration leaves the previous
+// version intact. Never edit or reorder a released entry: databases in the
+// field have already applied it. Append new steps instead.
+var migrations = []migration{
+	{
+		name: "requests table",
+		sql: `
+CREATE TABLE requests (
+	id                 TEXT PRIMARY KEY,
+	time               INTEGER NOT NULL,
+	key_id             TEXT NOT NULL DEFAULT '',
+	key_name           TEXT NOT NULL DEFAULT '',
+	project            TEXT NOT NULL DEFAULT '',
+	endpoint           TEXT NOT NULL DEFAULT '',
+	requested_model    TEXT NOT NULL DEFAULT '',
+	route              TEXT NOT NULL DEFAULT '',
+	provider           TEXT NOT NULL DEFAULT '',
+	provider_type      TEXT NOT NULL DEFAULT '',
+	model              TEXT NOT NULL DEFAULT '',
+	tier               TEXT NOT NULL DEFAULT '',
+	route_score        REAL NOT NULL DEFAULT 0,
+	route_reason       TEXT NOT NULL DEFAULT '',
+	status             TEXT NOT NULL DEFAULT '',
+	http_status        INTEGER NOT NULL DEFAULT 0,
+	error_code         TEXT NOT NULL DEFAULT '',
+	error_message      TEXT NOT NULL DEFAULT '',
+	attempts           TEXT NOT NULL DEFAULT '[]',
+	stream             INTEGER NOT NULL DEFAULT 0,
+	prompt_tokens      INTEGER NOT NULL DEFAULT 0,
+	completion_tokens  INTEGER NOT NULL DEFAULT 0,
+	cached_tokens      INTEGER NOT NULL DEFAULT 0,
+	cache_write_tokens INTEGER NOT NULL DEFAULT 0,
+	reasoning_tokens   INTEGER NOT NULL DEFAULT 0,
+	usage_estimated    INTEGER NOT NULL DEFAULT 0,
+	cost_usd           REAL NOT NULL DEFAULT 0,
+	saved_usd          REAL NOT NULL DEFAULT 0,
+	price_unknown      INTEGER NOT NULL DEFAULT 0,
+	latency_ms         REAL NOT NULL DEFAULT 0,
+	ttft_ms            REAL NOT NULL DEFAULT 0,
+	client_cancelled   INTEGER NOT NULL DEFAULT 0
+);
+-- Usage queries are time ranges, optionally per key or per model; the
+-- composite indexes serve both the equality and the range.
+CREATE INDEX requests_time ON requests (time);
+CREATE INDEX requests_key_id ON requests (key_id, time);
+CREATE INDEX requests_model ON requests (model, time);
+`,
+	},
+	{
+		name: "keys table",
+		sql: `
+CREATE TABLE keys (
+	id          TEXT PRIMARY KEY,
+	name        TEXT NOT NULL DEFAULT '',
+	project     TEXT NOT NULL DEFAULT '',
+	owner       TEXT NOT NULL DEFAULT '',
+	prefix      TEXT NOT NULL DEFAULT '',
+	hash        TEXT NOT NULL,
+	models      TEXT NOT NULL DEFAULT '[]',
+	rpm         INTEGER NOT NULL DEFAULT 0,
+	tpm         INTEGER NOT NULL DEFAULT 0,
+	concurrency INTEGER NOT NULL DEFAULT 0,
+	status      TEXT NOT NULL DEFAULT 'active',
+	expires_at  INTEGER NOT NULL DEFAULT 0,
+	created_at  INTEGER NOT NULL DEFAULT 0,
+	metadata    TEXT NOT NULL DEFAULT '{}'
+);
+-- Authentication looks keys up by hash on every request.
+CREATE UNIQUE INDEX keys_hash ON keys (hash);
+`,
+	},
+}
+
+// Column lists shared by the inserts and selects, in Row and Key field
+// order; scanRow and scanKey depend on that order.
+const (
+	rowColumns = `id, time, key_id, key_name, project, endpoint, requested_model,
+	route, provider, provider_type, model, tier, route_score, route_reason,
+	status, http_status, error_code, error_message, attempts, stream,
+	prompt_tokens, completion_tokens, cached_tokens, cache_write_tokens,
+	reasoning_tokens, usage_estimated, cost_usd, saved_usd, price_unknown,
+	latency_ms, ttft_ms, client_cancelled`
+	rowColumnCount = 32
+
+	keyColumns = `id, name, project, owner, prefix, hash, models, rpm, tpm,
+	concurrency, status, expires_at, created_at, metadata`
+	keyColumnCount = 14
+)
+
+// migrate brings db up to the latest schema version. Each step reads
+// user_version inside its own immediate transaction, so two processes
+// opening the same fresh file cannot both apply a step.
+func migrate(ctx context.Context, db *sql.DB) error {
+	conn, err := db.Conn(ctx)
+	if err != nil {
+		return fmt.Errorf("migrating: %w", err)
+	}
+	defer conn.Close()
+	for {
+		done, err := migrateStep(ctx, conn)
+		if err != nil {
+			return err
+		}
+		if done {
+			return nil
+		}
+	}
+}
+
+// migrateStep applies the next pending migration, reporting done when the
+// schema is already current.
+func migrateStep(ctx context.Context, conn *sql.Conn) (done bool, err error) {
+	tx, err := conn.BeginTx(ctx, nil)
+	if err != nil {
+		return false, fmt.Errorf("migrating: beginning transaction: %w", err)
+	}
+	defer tx.Rollback() // no-op after Commit
+
+	var version int
+	if err := tx.QueryRowContext(ctx, `PRAGMA user_version`).Scan(&version); err != nil {
+		return false, fmt.Errorf("migrating: reading user_version: %w", err)
+	}
+	switch {
+	case version > len(migrations):
+		return false, fmt.Errorf("migrating: database is at version %d, this build knows %d: %w",
+			version, len(migrations), ErrSchemaTooNew)
+	case version == len(migrations):
+		return true, nil
+	}
+
+	m := migrations[version]
+	next := version + 1
+	if _, err := tx.ExecContext(ctx, m.sql); err != nil {
+		return false, fmt.Errorf("migrating to version %d (%s): %w", next, m.name, err)
+	}
+	// PRAGMA does not take bound parameters; next is an int we computed.
+	if _, err := tx.ExecContext(ctx, fmt.Sprintf(`PRAGMA user_version = %d`, next)); err != nil {
+		return false, fmt.Errorf("migrating to version %d (%s): setting user_version: %w", next, m.name, err)
+	}
+	if err := tx.Commit(); err != nil {
+		return false, fmt.Errorf("migrating to version %d (%s): committing: %w", next, m.name, err)
+	}
+	return false, nil
+}
