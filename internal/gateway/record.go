@@ -162,3 +162,7 @@ func (x *exchange) record() {
 		}
 	}
 }
+
+// roundUSD rounds to 1e-10 USD, far below any billable amount, so float
+// noise (0.0000017000000000000002) does not reach clients or rows.
+func roundUSD(v float64) float64 { return math.Round(v*1e10) / 1e10 }
