@@ -59,9 +59,10 @@ log() { echo "bench: $*" >&2; }
 [[ $ROUNDS =~ ^[1-5]$ ]] || die "BENCH_ROUNDS must be 1..5"
 [[ $BUDGET =~ ^[0-9]+$ ]] && ((BUDGET <= 600)) || die "BENCH_BUDGET must be at most 600 seconds"
 
-gateway_missing() {
+# The llmgate half fails only this way: a clear message and exit status 3.
+gateway_fail() {
 	cat >&2 <<EOF
-bench: llmgate is not available in this build: $*
+bench: $*
 bench: the llmgate half cannot run. To measure only the mock and the Caddy
 bench: baseline, re-run with BENCH_SKIP_LLMGATE=1 bash bench/run.sh
 EOF
@@ -70,7 +71,7 @@ EOF
 
 # Fail fast, before building, if the gateway is not wired into cmd/caddy.
 if [[ $SKIP_LLMGATE != 1 ]] && ! grep -q 'github.com/llmgate/llmgate/caddymodule' cmd/caddy/main.go; then
-	gateway_missing "cmd/caddy/main.go does not import github.com/llmgate/llmgate/caddymodule"
+	gateway_fail "llmgate is not in the build yet: cmd/caddy/main.go does not import github.com/llmgate/llmgate/caddymodule"
 fi
 
 # The fixed ports must be free (an earlier run may still be up).
@@ -88,6 +89,7 @@ WATCHDOG=
 cleanup() {
 	local rc=$?
 	trap - EXIT INT TERM
+	set +e
 	[[ -n $WATCHDOG ]] && kill "$WATCHDOG" 2>/dev/null
 	local p i alive
 	for p in "${PIDS[@]}"; do kill -TERM "$p" 2>/dev/null || true; done
@@ -170,7 +172,7 @@ GATE_PROBES=0
 if [[ $SKIP_LLMGATE != 1 ]]; then
 	if ! "$BIN/caddy" adapt --config bench/Caddyfile.llmgate --adapter caddyfile >"$TMP/llmgate-adapt.json" 2>"$TMP/llmgate-adapt.log"; then
 		cat "$TMP/llmgate-adapt.log" >&2
-		gateway_missing "bench/Caddyfile.llmgate does not adapt (see the error above)"
+		gateway_fail "bench/Caddyfile.llmgate does not adapt with this build (see the error above; is the llmgate directive registered and ordered?)"
 	fi
 	"$BIN/caddy" run --config bench/Caddyfile.llmgate --adapter caddyfile >"$TMP/llmgate.log" 2>&1 &
 	GATE_PID=$!
@@ -198,7 +200,7 @@ if [[ $SKIP_LLMGATE != 1 ]]; then
 		GATE_PROBES=$((GATE_PROBES + 1))
 		probe llmgate "http://$GATE_ADDR$PATH_CHAT" "${pair%%|*}" "${pair#*|}" || {
 			show_log "$TMP/llmgate.log"
-			gateway_missing "a request through llmgate (model gpt-4o-mini, bench key) did not succeed (see above)"
+			gateway_fail "llmgate is running but a probe request through it (model gpt-4o-mini, bench key, ${pair%%|*}) did not succeed (answer above)"
 		}
 	done
 fi
