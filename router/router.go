@@ -169,6 +169,8 @@ func (b byKey) Swap(i, j int) {
 type ModelEntry struct {
 	ID      string
 	OwnedBy string
+	// Accounts are the names of the accounts serving the model.
+	Accounts []string
 }
 
 // Models lists the bare model names served, each once, owned by the type
@@ -176,7 +178,11 @@ type ModelEntry struct {
 func (r *Router) Models() []ModelEntry {
 	out := make([]ModelEntry, 0, len(r.byModel))
 	for m, accts := range r.byModel {
-		out = append(out, ModelEntry{ID: m, OwnedBy: accts[0].Type})
+		names := make([]string, len(accts))
+		for i, a := range accts {
+			names[i] = a.Name
+		}
+		out = append(out, ModelEntry{ID: m, OwnedBy: accts[0].Type, Accounts: names})
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].ID < out[j].ID })
 	return out

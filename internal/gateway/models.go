@@ -3,6 +3,8 @@ package gateway
 import (
 	"net/http"
 	"strconv"
+
+	"github.com/llmgate/llmgate/router"
 )
 
 // modelsCreated is the "created" timestamp of listed models: the gateway
@@ -27,7 +29,7 @@ func (g *Gateway) serveModels(w http.ResponseWriter, r *http.Request, id string)
 	b := make([]byte, 0, 4096)
 	n := 0
 	for _, m := range g.cfg.Router.Models() {
-		if !p.allowsAny(m.ID) {
+		if !p.allowsModel(m) {
 			continue
 		}
 		if id != "" && m.ID != id {
@@ -64,8 +66,13 @@ func (g *Gateway) serveModels(w http.ResponseWriter, r *http.Request, id string)
 	_, _ = w.Write(b)
 }
 
-// allowsAny reports whether some account serving the bare model name is
-// in the key's scope.
-func (p *Principal) allowsAny(model string) bool {
-	return p.allows(model, "", model)
+// allowsModel reports whether the key may use the bare model name through
+// at least one account serving it.
+func (p *Principal) allowsModel(m router.ModelEntry) bool {
+	for _, a := range m.Accounts {
+		if p.allows(m.ID, a, m.ID) {
+			return true
+		}
+	}
+	return false
 }

@@ -74,6 +74,12 @@ func (g *Gateway) serveProxy(w http.ResponseWriter, r *http.Request, ep endpoint
 	body, err := readBody(r, g.cfg.MaxBody)
 	if err != nil {
 		if errors.Is(err, errTooLarge) {
+			// Without this, net/http reads (up to 256KB of) the rest of an
+			// HTTP/1 body before it sends the 413, so a client still
+			// uploading would wait for its own upload.
+			if r.ProtoMajor == 1 {
+				w.Header().Set("Connection", "close")
+			}
 			x.fail(http.StatusRequestEntityTooLarge, errInvalidRequest, "request_too_large",
 				fmt.Sprintf("the request body is larger than this gateway's max_body (%d bytes)", g.cfg.MaxBody), "")
 			return

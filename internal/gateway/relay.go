@@ -11,8 +11,10 @@ import (
 
 // relay is the Sink of a streaming chat request. Each event is written and
 // flushed as it arrives; the only thing ever held back is a finish chunk,
-// and only until the upstream's usage arrives (when the client did not ask
-// for usage), so that the llmgate object can ride on it with the real cost.
+// and only until the upstream's usage (or the end of the stream) arrives,
+// so that the llmgate object can ride on the right chunk with the real
+// cost: the usage chunk when the client asked for usage and the upstream
+// sent one, else the finish chunk.
 type relay struct {
 	x           *exchange
 	w           http.ResponseWriter
@@ -100,12 +102,13 @@ func (s *relay) Event(ev *providers.Event) error {
 			s.writeData(ev.Data, true)
 			return s.werr
 		}
-		if !s.clientUsage {
-			s.flushHeld(false)
-			s.held = append(s.held[:0], ev.Data...)
-			s.heldValid = true
-			return nil
-		}
+		// Held even when the client asked for usage: an upstream that
+		// ignores stream_options sends no usage chunk, and the llmgate
+		// object must then ride on this chunk at [DONE].
+		s.flushHeld(false)
+		s.held = append(s.held[:0], ev.Data...)
+		s.heldValid = true
+		return nil
 	}
 	s.flushHeld(false)
 	if ev.Raw != nil {
@@ -191,12 +194,19 @@ func (s *relay) currentUsage() providers.Usage {
 // stream_interrupted error event, never as a clean success.
 func (s *relay) end(err error) {
 	x := s.x
-	x.usage = s.currentUsage()
+	// Usage the provider read but the relay never saw (it rides on an
+	// in-band error chunk) is the upstream's own figure: it wins over an
+	// estimate.
+	if s.haveUsage || !x.usage.Known() || x.usage.Estimated {
+		x.usage = s.currentUsage()
+	}
 	switch {
 	case s.werr != nil || x.r.Context().Err() != nil:
 		x.cancelled()
 		return
-	case err == nil || s.finished:
+	case err == nil || (s.finished && !errors.Is(err, providers.ErrStreamBroken)):
+		// An in-band upstream error (ErrStreamBroken) after a finish chunk
+		// is still a failure, not a clean end.
 		s.finalize()
 		x.row.Status = "ok"
 		x.row.HTTPStatus = http.StatusOK

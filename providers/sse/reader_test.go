@@ -25,9 +25,9 @@ func collect(t *testing.T, in string) []Event {
 
 func TestReader(t *testing.T) {
 	cases := []struct {
-		name, in   string
+		name, in    string
 		data, name2 []string
-		raws       []string
+		raws        []string
 	}{
 		{name: "lf", in: "data: {\"a\":1}\n\ndata: [DONE]\n\n", data: []string{`{"a":1}`, "[DONE]"}, raws: []string{"data: {\"a\":1}\n\n", "data: [DONE]\n\n"}},
 		{name: "crlf gemini", in: "data: {\"a\":1}\r\n\r\ndata: {\"b\":2}\r\n\r\n", data: []string{`{"a":1}`, `{"b":2}`}, raws: []string{"data: {\"a\":1}\r\n\r\n", "data: {\"b\":2}\r\n\r\n"}},
