@@ -91,6 +91,10 @@ type Event struct {
 	UsageOnly bool
 	// Usage is set when this chunk carries usage (already normalised).
 	Usage *Usage
+	// More reports that the provider already holds the next complete
+	// event (it arrived in the same read), so the sink may write this one
+	// without flushing; the last event of a burst always has More unset.
+	More bool
 	// Tokens is the provider's estimate of how many completion tokens this
 	// chunk delivered, used only when the stream ends before usage arrives.
 	Tokens int64

@@ -3,7 +3,6 @@ package gateway
 import (
 	"errors"
 	"net/http"
-	"strconv"
 
 	"github.com/llmgate/llmgate/providers"
 	"github.com/llmgate/llmgate/router"
@@ -21,6 +20,7 @@ type relay struct {
 	rc          *http.ResponseController
 	clientUsage bool
 	committed   bool
+	dirty       bool // written but not yet flushed
 	werr        error
 
 	// per-attempt state, reset by reset()
@@ -51,8 +51,23 @@ func (s *relay) reset(t router.Target) {
 // Committed reports whether any byte reached the client.
 func (s *relay) Committed() bool { return s.committed }
 
-// Event implements providers.Sink.
+// Event implements providers.Sink. Each event is written as it arrives;
+// the flush (a syscall and a packet) is skipped only while the provider
+// already holds the next complete event (ev.More), so a burst of events
+// that arrived in one read leaves in one flush, and a lone event is never
+// delayed.
 func (s *relay) Event(ev *providers.Event) error {
+	err := s.event(ev)
+	if !ev.More || err != nil {
+		s.flush()
+	}
+	if err == nil {
+		err = s.werr
+	}
+	return err
+}
+
+func (s *relay) event(ev *providers.Event) error {
 	if s.werr != nil {
 		return s.werr
 	}
@@ -130,7 +145,8 @@ func (s *relay) commit() {
 	s.w.WriteHeader(http.StatusOK)
 }
 
-// write sends b and flushes it; a failure marks the client gone.
+// write sends b to the client's buffer; flush pushes it out. A failure
+// marks the client gone.
 func (s *relay) write(b []byte) {
 	if s.werr != nil {
 		return
@@ -142,6 +158,14 @@ func (s *relay) write(b []byte) {
 		s.werr = errClientGone
 		return
 	}
+	s.dirty = true
+}
+
+func (s *relay) flush() {
+	if !s.dirty || s.werr != nil {
+		return
+	}
+	s.dirty = false
 	if err := s.rc.Flush(); err != nil && !errors.Is(err, http.ErrNotSupported) {
 		s.werr = errClientGone
 	}
@@ -208,6 +232,7 @@ func (s *relay) end(err error) {
 		// An in-band upstream error (ErrStreamBroken) after a finish chunk
 		// is still a failure, not a clean end.
 		s.finalize()
+		s.flush()
 		x.row.Status = "ok"
 		x.row.HTTPStatus = http.StatusOK
 		if s.werr != nil {
@@ -219,6 +244,7 @@ func (s *relay) end(err error) {
 	s.flushHeld(false)
 	s.writeData(errorBody(errUpstream, "stream_interrupted", msg, ""), false)
 	s.write([]byte("data: [DONE]\n\n"))
+	s.flush()
 	s.doneSent = true
 	x.row.Status = "truncated"
 	x.row.HTTPStatus = http.StatusOK
@@ -229,4 +255,3 @@ func (s *relay) end(err error) {
 	}
 }
 
-var _ = strconv.Itoa

@@ -87,7 +87,7 @@ func (p *Provider) Stream(ctx context.Context, req *providers.Request, sink prov
 			}
 			return finalUsage(usage, gotUsage, tokens), providers.Classify(ctx, err)
 		}
-		ev = providers.Event{Raw: e.Raw}
+		ev = providers.Event{Raw: e.Raw, More: r.EventBuffered()}
 		if e.Comment || e.Data == nil {
 			ev.Comment = true
 			if err := sink.Event(&ev); err != nil {
@@ -112,12 +112,29 @@ func (p *Provider) Stream(ctx context.Context, req *providers.Request, sink prov
 			started = true
 		}
 		wd.Arm("stream event", p.timeout.Idle)
-		res := gjson.GetManyBytes(data, "choices", "usage", "error", "x_groq.usage")
-		choices, u, upErr := res[0], res[1], res[2]
-		if !u.IsObject() {
-			u = res[3]
-		}
-		if u.IsObject() {
+		// One pass over the top-level keys instead of a lookup per field:
+		// this runs for every chunk of every stream.
+		var choices, u, upErr gjson.Result
+		gjson.ParseBytes(data).ForEach(func(k, v gjson.Result) bool {
+			switch k.Str {
+			case "choices":
+				choices = v
+			case "usage":
+				if v.IsObject() {
+					u = v
+				}
+			case "error":
+				upErr = v
+			case "x_groq":
+				if !u.Exists() {
+					if xu := v.Get("usage"); xu.IsObject() {
+						u = xu
+					}
+				}
+			}
+			return true
+		})
+		if u.Exists() {
 			usage, gotUsage = providers.ParseOpenAIUsage(u), true
 			ev.Usage = &usage
 		}
@@ -132,13 +149,19 @@ func (p *Provider) Stream(ctx context.Context, req *providers.Request, sink prov
 		n := 0
 		choices.ForEach(func(_, c gjson.Result) bool {
 			n++
-			if fr := c.Get("finish_reason"); fr.Exists() && fr.Type != gjson.Null {
-				ev.Finish = true
-			}
-			d := c.Get("delta")
-			if d.Get("content").Str != "" || d.Get("reasoning_content").Str != "" || d.Get("reasoning").Str != "" || d.Get("refusal").Str != "" || d.Get("tool_calls").Exists() {
-				ev.Tokens++
-			}
+			c.ForEach(func(k, v gjson.Result) bool {
+				switch k.Str {
+				case "finish_reason":
+					if v.Type != gjson.Null {
+						ev.Finish = true
+					}
+				case "delta":
+					if deltaHasContent(v) {
+						ev.Tokens++
+					}
+				}
+				return true
+			})
 			return true
 		})
 		tokens += ev.Tokens
@@ -171,4 +194,20 @@ func finalUsage(u providers.Usage, got bool, tokens int64) providers.Usage {
 		return u
 	}
 	return providers.Usage{CompletionTokens: tokens, Estimated: true}
+}
+
+// deltaHasContent reports whether a chunk's delta carries generated text,
+// reasoning, a refusal or tool-call fragments (one pass over its keys).
+func deltaHasContent(d gjson.Result) bool {
+	has := false
+	d.ForEach(func(k, v gjson.Result) bool {
+		switch k.Str {
+		case "content", "reasoning_content", "reasoning", "refusal":
+			has = v.Type == gjson.String && v.Str != ""
+		case "tool_calls":
+			has = v.IsArray()
+		}
+		return !has
+	})
+	return has
 }

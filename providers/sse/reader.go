@@ -158,3 +158,23 @@ func (r *Reader) readLine() ([]byte, error) {
 	r.pending = append(r.pending[:0], parts[1:]...)
 	return parts[0], nil
 }
+
+// EventBuffered reports whether a complete event is already buffered, so
+// the next call to Next will not block on the network.
+func (r *Reader) EventBuffered() bool {
+	if len(r.pending) > 0 {
+		return true
+	}
+	n := r.br.Buffered()
+	if n == 0 {
+		return false
+	}
+	b, _ := r.br.Peek(n)
+	return bytes.Contains(b, lf2) || bytes.Contains(b, crlf2) || bytes.Contains(b, cr2)
+}
+
+var (
+	lf2   = []byte("\n\n")
+	crlf2 = []byte("\r\n\r\n")
+	cr2   = []byte("\r\r")
+)
