@@ -254,4 +254,3 @@ func (s *relay) end(err error) {
 		x.cancelled()
 	}
 }
-
