@@ -91,8 +91,7 @@ func (g *Gateway) Handle(w http.ResponseWriter, r *http.Request) bool {
 	case path == "/models" || strings.HasPrefix(path, "/models/"):
 		g.serveModels(w, r, strings.TrimPrefix(strings.TrimPrefix(path, "/models"), "/"))
 	case v1:
-		id := g.newRequestID(w)
-		_ = id
+		g.newRequestID(w)
 		writeError(w, http.StatusNotFound, errInvalidRequest, "unknown_endpoint",
 			"llmgate does not serve "+r.Method+" "+r.URL.Path+"; see the README for the endpoints it serves", "")
 	default:

@@ -1,7 +1,6 @@
 package gateway
 
 import (
-	"context"
 	"crypto/rand"
 	"encoding/hex"
 	"errors"
@@ -12,6 +11,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"go.uber.org/zap/zapcore"
 
 	"github.com/llmgate/llmgate/providers"
 	"github.com/llmgate/llmgate/router"
@@ -220,7 +221,7 @@ func (x *exchange) run(targets []router.Target) {
 		began := x.g.now()
 		var err error
 		if rl != nil {
-			rl.reset(t)
+			rl.reset()
 			var u providers.Usage
 			u, err = acct.Provider.Stream(ctx, preq, rl)
 			x.usage = u
@@ -261,7 +262,7 @@ func (x *exchange) run(targets []router.Target) {
 			return
 		}
 		failures = append(failures, attemptFailure{acct.Name, t.Model, status, err})
-		if c := x.g.log.Check(-1, "upstream attempt failed"); c != nil {
+		if c := x.g.log.Check(zapcore.DebugLevel, "upstream attempt failed"); c != nil {
 			c.Write(zapString("request_id", x.id), zapString("provider", acct.Name), zapString("model", t.Model), zapString("error", errText))
 		}
 	}
@@ -388,5 +389,3 @@ func (x *exchange) cancelled() {
 	x.row.HTTPStatus = 499
 	x.row.ClientCancelled = true
 }
-
-var _ = context.Canceled

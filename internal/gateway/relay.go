@@ -5,7 +5,6 @@ import (
 	"net/http"
 
 	"github.com/llmgate/llmgate/providers"
-	"github.com/llmgate/llmgate/router"
 )
 
 // relay is the Sink of a streaming chat request. Each event is written and
@@ -43,7 +42,7 @@ func newRelay(x *exchange) *relay {
 }
 
 // reset prepares for an attempt on t; only valid before commit.
-func (s *relay) reset(t router.Target) {
+func (s *relay) reset() {
 	s.held, s.heldValid, s.metaDone, s.finished, s.doneSent = s.held[:0], false, false, false, false
 	s.usage, s.haveUsage, s.tokens = providers.Usage{}, false, 0
 }
