@@ -10,6 +10,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"github.com/llmgate/llmgate/internal/fixtures"
 	"io"
 	"math/rand/v2"
 	"net"
@@ -33,8 +34,10 @@ import (
 const (
 	testGatewayKey  = "lg_testAbCdEfGhIjKlMnOpQrStUvWxYz0123456789"
 	testProviderKey = "sk-secret-test-key-123"
-	fixturesDir     = "/work/shared/fixtures"
 )
+
+// fixturesDir is ../shared/fixtures beside the repository (or $LLMGATE_FIXTURES).
+var fixturesDir = fixtures.MustDir()
 
 // fixture reads a recorded payload; a missing fixture fails the test.
 func fixture(t testing.TB, rel string) []byte {

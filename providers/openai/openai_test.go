@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/llmgate/llmgate/internal/fixtures"
 	"io"
 	"math/rand/v2"
 	"net/http"
@@ -20,9 +21,11 @@ import (
 )
 
 const (
-	testKey     = "sk-secret-test-key-123"
-	fixturesDir = "/work/shared/fixtures"
+	testKey = "sk-secret-test-key-123"
 )
+
+// fixturesDir is ../shared/fixtures beside the repository (or $LLMGATE_FIXTURES).
+var fixturesDir = fixtures.MustDir()
 
 func fixture(t testing.TB, rel string) []byte {
 	t.Helper()
