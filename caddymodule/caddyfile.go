@@ -53,10 +53,18 @@ func parseCaddyfile(h httpcaddyfile.Helper) (caddyhttp.MiddlewareHandler, error)
 //		}
 //		max_body <size>
 //
+//		fallback <model> <fallback model...>
+//		retry {
+//			attempts <n>
+//			max_attempts <n>
+//			backoff <min> <max>
+//			deadline <duration>
+//			on <status|network|timeout...>
+//			breaker <failures> <window> <cooldown>
+//		}
+//
 //		# parsed, refused at load until supported:
 //		route <name> { simple|medium|complex <model...>; optimize <cost|latency|quality>; fallback_on <...> }
-//		fallback <model> <model...>
-//		retry { attempts <n>; backoff <min> <max>; on <status|network...> }
 //		limits { rpm <n>; tpm <n>; concurrency <n>; daily_tokens <n>; budget <usd>usd/<day|week|month|total> }
 //		limiter redis <url>
 //	}
@@ -488,6 +496,33 @@ func parseRetry(d *caddyfile.Dispenser) (*RetryConfig, error) {
 				return nil, d.Errf("retry backoff: bad durations %q %q (want min <= max, e.g. 100ms 5s)", args[0], args[1])
 			}
 			r.BackoffMin, r.BackoffMax = caddy.Duration(lo), caddy.Duration(hi)
+		case "max_attempts":
+			n, err := intArg(d, "retry max_attempts")
+			if err != nil {
+				return nil, err
+			}
+			if n < 1 {
+				return nil, d.Errf("retry max_attempts: must be at least 1, got %d", n)
+			}
+			r.MaxAttempts = int(n)
+		case "deadline":
+			dur, err := durationArg(d, "retry deadline")
+			if err != nil {
+				return nil, err
+			}
+			r.Deadline = dur
+		case "breaker":
+			args := d.RemainingArgs()
+			if len(args) != 3 {
+				return nil, d.Errf("retry breaker: want '<failures> <window> <cooldown>', e.g. 5 30s 5s")
+			}
+			n, err1 := strconv.Atoi(expand(args[0]))
+			win, err2 := caddy.ParseDuration(expand(args[1]))
+			cool, err3 := caddy.ParseDuration(expand(args[2]))
+			if err1 != nil || err2 != nil || err3 != nil || n < 1 || win <= 0 || cool <= 0 {
+				return nil, d.Errf("retry breaker: bad values %q (want '<failures> <window> <cooldown>', e.g. 5 30s 5s)", strings.Join(args, " "))
+			}
+			r.BreakerFailures, r.BreakerWindow, r.BreakerCooldown = n, caddy.Duration(win), caddy.Duration(cool)
 		case "on":
 			for _, v := range d.RemainingArgs() {
 				if v != "network" && v != "timeout" {
@@ -498,7 +533,7 @@ func parseRetry(d *caddyfile.Dispenser) (*RetryConfig, error) {
 				r.On = append(r.On, v)
 			}
 		default:
-			return nil, d.Errf("retry: unknown option %q (want attempts, backoff or on)", opt)
+			return nil, d.Errf("retry: unknown option %q (want attempts, max_attempts, backoff, deadline, on or breaker)", opt)
 		}
 	}
 	return r, nil

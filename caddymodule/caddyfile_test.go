@@ -95,8 +95,11 @@ func TestCaddyfileLaterOptionsParseButAreRefused(t *testing.T) {
 		fallback gpt-4o-mini openrouter/openai/gpt-4o-mini anthropic/claude-haiku-4-5
 		retry {
 			attempts 3
+			max_attempts 6
 			backoff 100ms 5s
+			deadline 45s
 			on 408 429 500 502 503 504 529 network
+			breaker 4 20s 3s
 		}
 		limits {
 			rpm 600
@@ -114,6 +117,13 @@ func TestCaddyfileLaterOptionsParseButAreRefused(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	if r := h.Retry; r.MaxAttempts != 6 || time.Duration(r.Deadline) != 45*time.Second || r.BreakerFailures != 4 ||
+		time.Duration(r.BreakerWindow) != 20*time.Second || time.Duration(r.BreakerCooldown) != 3*time.Second || len(r.On) != 8 {
+		t.Errorf("retry parsed as %+v", r)
+	}
+	if len(h.Fallbacks) != 1 || len(h.Fallbacks[0].Chain) != 2 {
+		t.Errorf("fallback parsed as %+v", h.Fallbacks)
+	}
 	if h.Limits.BudgetUSD != 50 || h.Limits.BudgetPeriod != "month" || h.Retry.Attempts != 3 || len(h.Routes[0].Tiers) != 3 {
 		t.Fatalf("parsed %+v %+v %+v", h.Limits, h.Retry, h.Routes)
 	}
@@ -121,7 +131,7 @@ func TestCaddyfileLaterOptionsParseButAreRefused(t *testing.T) {
 	if err == nil {
 		t.Fatal("Validate accepted options that are not implemented yet")
 	}
-	for _, want := range []string{"route", "fallback", "retry", "limits", "remove it to load this config"} {
+	for _, want := range []string{"route", "limits", "remove it to load this config"} {
 		if !strings.Contains(err.Error(), want) {
 			t.Errorf("error %q does not mention %q", err, want)
 		}
@@ -147,6 +157,7 @@ func TestCaddyfileInvalid(t *testing.T) {
 		{"bad store", "llmgate {\n\tstore mysql x\n}", `store: unknown backend "mysql"`, ""},
 		{"bad budget", "llmgate {\n\tlimits {\n\t\tbudget lots\n\t}\n}", `limits budget: bad value "lots"`, ""},
 		{"bad optimize", "llmgate {\n\troute auto {\n\t\toptimize vibes\n\t}\n}", `optimize: "vibes" is not one of cost, latency, quality`, ""},
+		{"bad breaker", "llmgate {\n\tretry {\n\t\tbreaker 5 soon 1s\n\t}\n}", `retry breaker: bad values "5 soon 1s"`, "3"},
 		{"bad retry status", "llmgate {\n\tretry {\n\t\ton 200\n\t}\n}", `retry on: "200" is not a 4xx/5xx status`, ""},
 		{"bad capability", "llmgate {\n\tmodel m {\n\t\tcapabilities telepathy\n\t}\n}", `unknown capability "telepathy"`, ""},
 		{"bad price", "llmgate {\n\tmodel m {\n\t\tprice 1\n\t}\n}", `price: want '<input> <output>'`, ""},

@@ -11,6 +11,7 @@ import (
 	"context"
 	"crypto/tls"
 	"database/sql"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
@@ -522,5 +523,64 @@ http://localhost:18080 {
 		if status, _, _ := rowStatus(t, id); status != "ok" {
 			t.Errorf("row %s status %q after the handler was removed", id, status)
 		}
+	}
+}
+
+// GET /llmgate/providers on the admin endpoint shows each account's
+// health, and the state survives a reload.
+func TestE2EProvidersHealthSurvivesReload(t *testing.T) {
+	tester, up := startGateway(t)
+	client := sdk(httpAddr)
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	// mock-fail-503 fails every attempt with 503: the default policy
+	// tries it twice, and the client gets a clean 503.
+	_, err := client.Chat.Completions.New(ctx, openai.ChatCompletionNewParams{Model: "mock/mock-fail-503",
+		Messages: []openai.ChatCompletionMessageParamUnion{openai.UserMessage("hi")}})
+	var apiErr *openai.Error
+	if !errors.As(err, &apiErr) || apiErr.StatusCode != 503 || apiErr.Code != "all_upstreams_failed" {
+		t.Fatalf("failing model: %v", err)
+	}
+	errorsOf := func() int64 {
+		resp, err := http.Get("http://localhost:2999/llmgate/providers")
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		var body struct {
+			Providers []struct {
+				Name        string `json:"name"`
+				State       string `json:"state"`
+				ModelHealth []struct {
+					Model  string `json:"model"`
+					Errors int64  `json:"errors"`
+				} `json:"model_health"`
+			} `json:"providers"`
+		}
+		if err := json.NewDecoder(resp.Body).Decode(&body); err != nil {
+			t.Fatal(err)
+		}
+		names := map[string]bool{}
+		var n int64
+		for _, p := range body.Providers {
+			names[p.Name] = true
+			for _, m := range p.ModelHealth {
+				if p.Name == "mock" && m.Model == "mock-fail-503" {
+					n = m.Errors
+				}
+			}
+		}
+		if !names["mock"] || !names["up"] {
+			t.Fatalf("providers view lists %v", names)
+		}
+		return n
+	}
+	before := errorsOf()
+	if before < 2 {
+		t.Fatalf("mock/mock-fail-503 shows %d errors, want at least 2", before)
+	}
+	tester.InitServer(config(up, "max_body 11MB"), "caddyfile")
+	if after := errorsOf(); after < before {
+		t.Fatalf("health was reset by a reload: %d errors before, %d after", before, after)
 	}
 }

@@ -14,6 +14,7 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/llmgate/llmgate/internal/gateway"
+	"github.com/llmgate/llmgate/router"
 	"github.com/llmgate/llmgate/store"
 
 	// Provider types register themselves.
@@ -60,12 +61,13 @@ type Handler struct {
 	// available in this version; a config that sets one is refused.
 	Routes []RouteConfig `json:"routes,omitempty"`
 
-	// Fallbacks are failover chains per model. Not available in this
-	// version; a config that sets one is refused.
+	// Fallbacks are failover chains per model: after the model's own
+	// accounts fail, these models ("account/model" or bare names) are
+	// tried in order, each with its own retries.
 	Fallbacks []FallbackConfig `json:"fallbacks,omitempty"`
 
-	// Retry is the retry policy. Not available in this version; a config
-	// that sets it is refused.
+	// Retry is the retry and circuit-breaker policy. Defaults apply
+	// without it.
 	Retry *RetryConfig `json:"retry,omitempty"`
 
 	// Limits are the default limits of every key. Not available in this
@@ -77,6 +79,8 @@ type Handler struct {
 	MaxBody int64 `json:"max_body,omitempty"`
 
 	gw       *gateway.Gateway
+	router   *router.Router
+	health   *router.Health
 	shared   *store.Shared
 	storeKey string
 	logger   *zap.Logger
@@ -186,10 +190,30 @@ type FallbackConfig struct {
 
 // RetryConfig is the retry policy.
 type RetryConfig struct {
-	Attempts   int            `json:"attempts,omitempty"`
+	// Attempts is the number of tries on one account, the first included;
+	// each fallback gets its own. Default 2.
+	Attempts int `json:"attempts,omitempty"`
+	// MaxAttempts bounds the tries of one request across all accounts and
+	// fallbacks. Default 8.
+	MaxAttempts int `json:"max_attempts,omitempty"`
+	// BackoffMin and BackoffMax bound the exponential backoff (with
+	// jitter) between tries on the same account; an upstream's
+	// Retry-After or retry-after-ms overrides it. Defaults 200ms and 5s.
 	BackoffMin caddy.Duration `json:"backoff_min,omitempty"`
 	BackoffMax caddy.Duration `json:"backoff_max,omitempty"`
-	On         []string       `json:"on,omitempty"`
+	// Deadline bounds the whole request: no attempt starts and no wait
+	// runs past it. Default 2m.
+	Deadline caddy.Duration `json:"deadline,omitempty"`
+	// On lists what is retried: statuses, "network" and "timeout".
+	// Default: 408 409 429 500 502 503 504 529 network timeout. 400, 401,
+	// 403, 404 and 422 are never retried.
+	On []string `json:"on,omitempty"`
+	// BreakerFailures failures within BreakerWindow open an account's
+	// circuit breaker for BreakerCooldown (doubled after each failed
+	// probe, up to a minute). Defaults 5, 30s, 5s.
+	BreakerFailures int            `json:"breaker_failures,omitempty"`
+	BreakerWindow   caddy.Duration `json:"breaker_window,omitempty"`
+	BreakerCooldown caddy.Duration `json:"breaker_cooldown,omitempty"`
 }
 
 // LimitsConfig are per-key limits.

@@ -6,6 +6,7 @@ import (
 	"github.com/caddyserver/caddy/v2"
 	"go.uber.org/zap"
 
+	"github.com/llmgate/llmgate/router"
 	"github.com/llmgate/llmgate/store"
 )
 
@@ -31,4 +32,27 @@ func acquireStore(path string, log *zap.Logger) (*store.Shared, error) {
 		return nil, err
 	}
 	return v.(*store.Shared), nil
+}
+
+// healthPool keeps the health registry (error rates, latencies, circuit
+// breakers) across reloads, so a reload neither forgets that an account
+// is down nor resets one that is recovering. One registry serves every
+// llmgate handler; accounts are told apart by their provider name.
+var healthPool = caddy.NewUsagePool()
+
+const healthKey = "health"
+
+// pooledHealth adapts router.Health to caddy.Destructor.
+type pooledHealth struct{ *router.Health }
+
+func (pooledHealth) Destruct() error { return nil }
+
+func acquireHealth() (*router.Health, error) {
+	v, _, err := healthPool.LoadOrNew(healthKey, func() (caddy.Destructor, error) {
+		return pooledHealth{router.NewHealth(router.BreakerConfig{})}, nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return v.(pooledHealth).Health, nil
 }

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net/http"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"time"
 
@@ -30,12 +31,6 @@ func (m *Handler) notYet() error {
 	var parts []string
 	if len(m.Routes) > 0 {
 		parts = append(parts, "route (smart routing)")
-	}
-	if len(m.Fallbacks) > 0 {
-		parts = append(parts, "fallback (configured failover chains; per-request llmgate.fallbacks do work)")
-	}
-	if m.Retry != nil {
-		parts = append(parts, "retry (retry policy)")
 	}
 	if m.Limits != nil {
 		parts = append(parts, "limits (rate limits, quotas and budgets)")
@@ -116,8 +111,30 @@ func (m *Handler) Provision(ctx caddy.Context) error {
 	if err := m.provisionStore(str); err != nil {
 		return err
 	}
+	health, err := acquireHealth()
+	if err != nil {
+		return err
+	}
+	m.health = health
+	pol, breaker := m.retryPolicy()
+	health.Configure(breaker)
+	fallbacks := map[string][]string{}
+	for _, f := range m.Fallbacks {
+		fallbacks[f.Model] = append(fallbacks[f.Model], f.Chain...)
+	}
+	rt := router.New(accounts, router.Options{Fallbacks: fallbacks, Health: health})
+	for model, chain := range fallbacks {
+		for _, fb := range chain {
+			if _, err := rt.Plan(fb, ""); err != nil {
+				m.logger.Warn("fallback names a model no configured account serves (is its provider's key set?); it will be skipped",
+					zap.String("model", model), zap.String("fallback", fb))
+			}
+		}
+	}
+	m.router = rt
 	m.gw = gateway.New(gateway.Config{
-		Router:  router.New(accounts),
+		Retry:   pol,
+		Router:  rt,
 		Catalog: cat,
 		Keys:    keys,
 		Store:   m.shared,
@@ -125,7 +142,35 @@ func (m *Handler) Provision(ctx caddy.Context) error {
 		Logger:  m.logger,
 		OnDone:  setPlaceholders,
 	})
+	register(m)
 	return nil
+}
+
+// retryPolicy turns the retry block into the router's policy.
+func (m *Handler) retryPolicy() (router.RetryPolicy, router.BreakerConfig) {
+	var p router.RetryPolicy
+	var b router.BreakerConfig
+	if r := m.Retry; r != nil {
+		p = router.RetryPolicy{Attempts: r.Attempts, MaxAttempts: r.MaxAttempts, BackoffMin: time.Duration(r.BackoffMin),
+			BackoffMax: time.Duration(r.BackoffMax), Deadline: time.Duration(r.Deadline)}
+		if len(r.On) > 0 {
+			p.Statuses = map[int]bool{}
+			for _, v := range r.On {
+				switch v {
+				case "network":
+					p.Network = true
+				case "timeout":
+					p.Timeout = true
+				default:
+					if n, err := strconv.Atoi(v); err == nil {
+						p.Statuses[n] = true
+					}
+				}
+			}
+		}
+		b = router.BreakerConfig{Failures: r.BreakerFailures, Window: time.Duration(r.BreakerWindow), Cooldown: time.Duration(r.BreakerCooldown)}
+	}
+	return p.WithDefaults(), b
 }
 
 // accounts builds one router.Account per provider block whose key is set.
@@ -239,9 +284,15 @@ func (m *Handler) provisionStore(str func(string) string) error {
 	return nil
 }
 
-// Cleanup releases the pooled store. Requests of this config that are
-// still running hold leases, so their rows are still written.
+// Cleanup releases the pooled store and health registry. Requests of this
+// config that are still running hold leases, so their rows are still
+// written.
 func (m *Handler) Cleanup() error {
+	unregister(m)
+	if m.health != nil {
+		_, _ = healthPool.Delete(healthKey)
+		m.health = nil
+	}
 	if m.storeKey != "" {
 		_, err := stores.Delete(m.storeKey)
 		m.storeKey = ""

@@ -78,14 +78,29 @@ type Plan struct {
 // Router resolves requested models to plans. It is immutable after New
 // and safe for concurrent use.
 type Router struct {
-	accounts []*Account
-	byName   map[string]*Account
-	byModel  map[string][]*Account
+	accounts  []*Account
+	byName    map[string]*Account
+	byModel   map[string][]*Account
+	fallbacks map[string][]string
+	health    *Health
+}
+
+// Options are the router's optional parts.
+type Options struct {
+	// Fallbacks are the configured failover chains: model -> models
+	// ("account/model" or bare names) tried after the model's own accounts.
+	Fallbacks map[string][]string
+	// Health orders accounts by their recent error rate and puts accounts
+	// whose breaker is open last. Nil means all accounts look healthy.
+	Health *Health
 }
 
 // New builds a router over the accounts, in configuration order.
-func New(accounts []*Account) *Router {
+func New(accounts []*Account, opts ...Options) *Router {
 	r := &Router{accounts: accounts, byName: map[string]*Account{}, byModel: map[string][]*Account{}}
+	for _, o := range opts {
+		r.fallbacks, r.health = o.Fallbacks, o.Health
+	}
 	for _, a := range accounts {
 		if a.Weight <= 0 {
 			a.Weight = 1
@@ -132,13 +147,39 @@ func (r *Router) Plan(model, pin string) (Plan, error) {
 	if len(accts) == 0 {
 		return Plan{}, ErrModelNotFound
 	}
-	return Plan{Targets: weightedOrder(accts, model)}, nil
+	return Plan{Targets: r.order(accts, model)}, nil
+}
+
+// Fallbacks returns the configured failover chain of a model.
+func (r *Router) Fallbacks(model string) []string { return r.fallbacks[model] }
+
+// Health returns the health registry (nil when none is configured).
+func (r *Router) Health() *Health { return r.health }
+
+// order sorts the accounts serving model: available accounts first, each
+// account's chance of leading proportional to its weight times its health
+// score, then accounts whose breaker is open (the scheduler skips them
+// until their cooldown ends).
+func (r *Router) order(accts []*Account, model string) []Target {
+	if r.health == nil {
+		return weightedOrder(accts, model, nil)
+	}
+	var up, down []*Account
+	for _, a := range accts {
+		if r.health.Available(a.Name, model) {
+			up = append(up, a)
+		} else {
+			down = append(down, a)
+		}
+	}
+	ts := weightedOrder(up, model, r.health)
+	return append(ts, weightedOrder(down, model, r.health)...)
 }
 
 // weightedOrder orders accounts by weighted random sampling without
 // replacement (Efraimidis–Spirakis: key = u^(1/w), largest first), so an
 // account with weight 2 comes first twice as often as one with weight 1.
-func weightedOrder(accts []*Account, model string) []Target {
+func weightedOrder(accts []*Account, model string, h *Health) []Target {
 	ts := make([]Target, len(accts))
 	if len(accts) == 1 {
 		ts[0] = Target{Account: accts[0], Model: model}
@@ -147,7 +188,11 @@ func weightedOrder(accts []*Account, model string) []Target {
 	keys := make([]float64, len(accts))
 	for i, a := range accts {
 		ts[i] = Target{Account: a, Model: model}
-		keys[i] = math.Pow(rand.Float64(), 1/float64(a.Weight))
+		w := float64(a.Weight)
+		if h != nil {
+			w *= h.Score(a.Name, model)
+		}
+		keys[i] = math.Pow(rand.Float64(), 1/w)
 	}
 	sort.Sort(byKey{ts, keys})
 	return ts

@@ -39,6 +39,8 @@ type Config struct {
 	// OnDone, when set, is called with each finished request's row (the
 	// Caddy module uses it to set log placeholders).
 	OnDone func(r *http.Request, row *store.Row)
+	// Retry is the retry policy; zero fields take router's defaults.
+	Retry router.RetryPolicy
 	// Now is the clock (tests inject one).
 	Now func() time.Time
 }
@@ -62,6 +64,7 @@ func New(cfg Config) *Gateway {
 	if cfg.Catalog == nil {
 		cfg.Catalog = catalog.Default()
 	}
+	cfg.Retry = cfg.Retry.WithDefaults()
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}

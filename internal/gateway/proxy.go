@@ -12,8 +12,6 @@ import (
 	"strings"
 	"time"
 
-	"go.uber.org/zap/zapcore"
-
 	"github.com/llmgate/llmgate/providers"
 	"github.com/llmgate/llmgate/router"
 	"github.com/llmgate/llmgate/store"
@@ -140,6 +138,13 @@ func (x *exchange) plan() ([]router.Target, bool) {
 	if session != "" && !plan.Pinned && len(targets) > 1 {
 		sticky(targets, session)
 	}
+	for _, m := range rt.Fallbacks(pk.model) {
+		// Configured chains were checked at load; one naming a model no
+		// account serves any more is skipped rather than failing requests.
+		if fp, err := rt.Plan(m, ""); err == nil {
+			targets = append(targets, x.allowed(fp.Targets)...)
+		}
+	}
 	for _, f := range pk.ext.Fallbacks {
 		fp, err := rt.Plan(f.Model, f.Provider)
 		if err != nil {
@@ -191,95 +196,7 @@ func sticky(ts []router.Target, session string) {
 	sort.SliceStable(ts, func(i, j int) bool { return score(ts[i]) > score(ts[j]) })
 }
 
-// attemptFailure is one failed attempt, kept for the final error message.
-type attemptFailure struct {
-	account, model string
-	status         int
-	err            error
-}
 
-// run tries the targets in order until one answers. A failure before the
-// first byte reached the client falls through to the next target; after
-// that the stream is ended explicitly (see relay).
-func (x *exchange) run(targets []router.Target) {
-	var failures []attemptFailure
-	var rl *relay
-	if x.req.stream {
-		rl = newRelay(x)
-	}
-	ctx := x.r.Context()
-	for _, t := range targets {
-		x.target = t
-		x.attemptNo = len(x.row.Attempts) + 1
-		acct := t.Account
-		if !acct.TryAcquire() {
-			x.addAttempt(t, 0, "max_concurrency reached", 0)
-			failures = append(failures, attemptFailure{acct.Name, t.Model, http.StatusServiceUnavailable, errBusy})
-			continue
-		}
-		preq := &providers.Request{Endpoint: x.ep.provider(), Model: t.Model, Body: x.req.bodyFor(t.Model), Stream: x.req.stream}
-		began := x.g.now()
-		var err error
-		if rl != nil {
-			rl.reset()
-			var u providers.Usage
-			u, err = acct.Provider.Stream(ctx, preq, rl)
-			x.usage = u
-		} else {
-			var resp *providers.Response
-			resp, err = acct.Provider.Do(ctx, preq)
-			if err == nil {
-				acct.Release()
-				x.addAttempt(t, http.StatusOK, "", x.g.now().Sub(began))
-				x.usage = resp.Usage
-				x.respondJSON(resp.Body)
-				return
-			}
-		}
-		acct.Release()
-		status := 0
-		var se *providers.StatusError
-		if errors.As(err, &se) {
-			status = se.Status
-		} else if err == nil || (rl != nil && rl.committed) {
-			status = http.StatusOK
-		}
-		errText := ""
-		if err != nil {
-			errText = redactString(err.Error(), acct.Key)
-		}
-		x.addAttempt(t, status, errText, x.g.now().Sub(began))
-		if rl != nil && (err == nil || rl.committed) {
-			rl.end(err)
-			return
-		}
-		if ctx.Err() != nil {
-			x.cancelled()
-			return
-		}
-		if se != nil && !retryableStatus(se.Status) {
-			x.passthrough(t, se)
-			return
-		}
-		failures = append(failures, attemptFailure{acct.Name, t.Model, status, err})
-		if c := x.g.log.Check(zapcore.DebugLevel, "upstream attempt failed"); c != nil {
-			c.Write(zapString("request_id", x.id), zapString("provider", acct.Name), zapString("model", t.Model), zapString("error", errText))
-		}
-	}
-	x.allFailed(failures)
-}
-
-var errBusy = errors.New("account at max_concurrency")
-
-// retryableStatus: statuses another attempt can fix. 400, 401, 403, 404
-// and 422 are the client's (or the account's) and are passed through.
-func retryableStatus(s int) bool {
-	switch s {
-	case http.StatusRequestTimeout, http.StatusConflict, http.StatusTooManyRequests, 529:
-		return true
-	}
-	return s >= 500
-}
 
 func (x *exchange) addAttempt(t router.Target, status int, errText string, d time.Duration) {
 	x.row.Attempts = append(x.row.Attempts, store.Attempt{
@@ -347,7 +264,7 @@ func (x *exchange) allFailed(fs []attemptFailure) {
 		switch {
 		case errors.Is(f.err, providers.ErrTimeout):
 			timeouts++
-		case errors.Is(f.err, errBusy):
+		case errors.Is(f.err, errBusy), errors.Is(f.err, errBreakerOpen):
 			busy++
 		case errors.As(f.err, &se) && (se.Status == 429 || se.Status == 503 || se.Status == 529):
 			busy++

@@ -334,11 +334,13 @@ func TestUpstreamUnreachable(t *testing.T) {
 				t.Errorf("error = %+v", e.Error)
 			}
 			noKeys(t, got)
-			if resp.Header.Get("X-Llmgate-Attempts") != "1" {
+			// The default policy tries each account twice (one retry
+			// after a backoff).
+			if resp.Header.Get("X-Llmgate-Attempts") != "2" {
 				t.Errorf("attempts %q", resp.Header.Get("X-Llmgate-Attempts"))
 			}
 			row := h.row(resp.Header.Get("X-Llmgate-Request-Id"))
-			if row.Status != "error" || row.HTTPStatus != 502 || len(row.Attempts) != 1 || row.Attempts[0].Status != 0 || row.Provider != "deadacct" {
+			if row.Status != "error" || row.HTTPStatus != 502 || len(row.Attempts) != 2 || row.Attempts[0].Status != 0 || row.Provider != "deadacct" {
 				t.Errorf("row = %+v", row)
 			}
 		})
@@ -417,12 +419,13 @@ func TestAllUpstreamsFailed(t *testing.T) {
 			t.Errorf("message %q does not mention %s", e.Error.Message, s)
 		}
 	}
-	if e.Error.Code != "all_upstreams_failed" || resp.Header.Get("X-Llmgate-Attempts") != "2" {
+	// Two accounts, two tries each under the default policy.
+	if e.Error.Code != "all_upstreams_failed" || resp.Header.Get("X-Llmgate-Attempts") != "4" {
 		t.Errorf("error %+v attempts %q", e.Error, resp.Header.Get("X-Llmgate-Attempts"))
 	}
 	noKeys(t, got)
 	row := h.row(resp.Header.Get("X-Llmgate-Request-Id"))
-	if strings.Contains(row.ErrorMessage, testProviderKey) || len(row.Attempts) != 2 {
+	if strings.Contains(row.ErrorMessage, testProviderKey) || len(row.Attempts) != 4 {
 		t.Errorf("row = %+v", row)
 	}
 }

@@ -202,3 +202,12 @@ func (p *peeked) bodyFor(model string) []byte {
 }
 
 func itoa(n int) string { return strconv.Itoa(n) }
+
+// maxOutput is the output budget the request asks for (0 when unset).
+func (p *peeked) maxOutput() int64 {
+	r := gjson.GetManyBytes(p.body, "max_completion_tokens", "max_tokens")
+	if r[0].Exists() {
+		return r[0].Int()
+	}
+	return r[1].Int()
+}
