@@ -196,8 +196,6 @@ func sticky(ts []router.Target, session string) {
 	sort.SliceStable(ts, func(i, j int) bool { return score(ts[i]) > score(ts[j]) })
 }
 
-
-
 func (x *exchange) addAttempt(t router.Target, status int, errText string, d time.Duration) {
 	x.row.Attempts = append(x.row.Attempts, store.Attempt{
 		Provider: t.Account.Name, Model: t.Model, Status: status, Error: errText, DurationMS: d.Milliseconds(),
