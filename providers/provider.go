@@ -83,6 +83,9 @@ type Event struct {
 	Data []byte
 	// Comment marks an SSE comment line (": keep-alive"); Data is empty.
 	Comment bool
+	// Malformed marks an event whose data could not be parsed; the sink
+	// logs and drops it, and the stream goes on.
+	Malformed bool
 	// Done marks the "[DONE]" terminator.
 	Done bool
 	// Finish reports that the chunk carries a finish_reason for some choice.

@@ -58,6 +58,8 @@ func (x *exchange) run(targets []router.Target) {
 		// else works.
 		final       *providers.StatusError
 		finalTarget router.Target
+		// midErr is what broke a stream that could not be carried over.
+		midErr error
 	)
 	if x.req.stream {
 		rl = newRelay(x)
@@ -78,11 +80,21 @@ func (x *exchange) run(targets []router.Target) {
 		s.tries++
 		t, acct := s.t, s.t.Account
 		x.target, x.attemptNo = t, len(x.row.Attempts)+1
-		preq := &providers.Request{Endpoint: x.ep.provider(), Model: t.Model, Body: x.req.bodyFor(t.Model), Stream: x.req.stream}
+		body := x.req.bodyFor(t.Model)
+		if rl != nil && rl.cont != nil {
+			prefix := !rl.noPrefix && rl.cont.canPrefix() && acceptsPrefix(acct)
+			rl.cont.restart(prefix)
+			if prefix {
+				body = rl.cont.prefixBody(body)
+			}
+		}
+		preq := &providers.Request{Endpoint: x.ep.provider(), Model: t.Model, Body: body, Stream: x.req.stream}
 		began := x.g.now()
 		var err error
 		if rl != nil {
-			rl.reset()
+			if !rl.committed {
+				rl.reset()
+			}
 			var u providers.Usage
 			u, err = acct.Provider.Stream(ctx, preq, rl)
 			x.usage = u
@@ -106,6 +118,31 @@ func (x *exchange) run(targets []router.Target) {
 			errText = redactString(err.Error(), acct.Key)
 		}
 		x.addAttempt(t, status, errText, took)
+		if rl != nil && rl.committed && err != nil && x.continuable(rl, err) {
+			// The stream broke after the client got its first bytes:
+			// carry the answer over to the next attempt of the plan.
+			var se *providers.StatusError
+			if errors.As(err, &se) && rl.cont != nil && rl.cont.prefix && se.Status >= 400 && se.Status < 500 {
+				// The upstream refused the prefix itself: restart this
+				// attempt cleanly as a replay, and do not blame it.
+				release(health, t)
+				rl.noPrefix = true
+				s.tries--
+				s.readyAt = time.Time{}
+				continue
+			}
+			f := pol.Classify(err)
+			if errors.As(err, &se) && f.Class == router.Final {
+				f.Class = router.MoveOn // nothing can be passed through any more
+			}
+			report(health, t, router.Outcome{Failure: true, AccountWide: f.AccountWide, Cooldown: f.Wait, Error: errText})
+			x.settle(slots, s, f, t)
+			if rl.carryOver() {
+				midErr = err
+				failures = append(failures, attemptFailure{acct.Name, t.Model, status, err})
+				continue
+			}
+		}
 		if rl != nil && (err == nil || rl.committed) {
 			latency := took
 			if x.ttft > 0 {
@@ -141,34 +178,19 @@ func (x *exchange) run(targets []router.Target) {
 				x.passthrough(t, se)
 				return
 			}
-			s.done = true
-		case router.SkipModel:
+		case router.SkipModel, router.MoveOnAccount:
 			final, finalTarget = se, t
-			x.skipModel(slots, t.Model)
-		case router.MoveOnAccount:
-			final, finalTarget = se, t
-			for _, o := range slots {
-				if o.t.Account == acct {
-					o.done = true
-				}
-			}
-		case router.MoveOn:
-			s.done = true
-		case router.Retry:
-			if s.tries >= pol.Attempts {
-				s.done = true
-			} else {
-				wait := pol.Backoff(s.tries + 1)
-				if f.Wait > 0 {
-					wait = f.Wait
-				}
-				s.readyAt = x.g.now().Add(wait)
-			}
 		}
+		x.settle(slots, s, f, t)
 		failures = append(failures, attemptFailure{acct.Name, t.Model, status, err})
 		if c := x.g.log.Check(zapcore.DebugLevel, "upstream attempt failed"); c != nil {
 			c.Write(zapString("request_id", x.id), zapString("provider", acct.Name), zapString("model", t.Model), zapString("error", errText))
 		}
+	}
+	if rl != nil && rl.committed {
+		// Nowhere left to carry the stream: end it with an explicit error.
+		rl.end(midErr)
+		return
 	}
 	if final != nil && onlyFinal(failures) {
 		x.passthrough(finalTarget, final)
@@ -180,6 +202,48 @@ func (x *exchange) run(targets []router.Target) {
 		}
 	}
 	x.allFailed(failures)
+}
+
+// settle updates the plan after a failed attempt on slot s.
+func (x *exchange) settle(slots []*slot, s *slot, f router.Failure, t router.Target) {
+	switch f.Class {
+	case router.Final, router.MoveOn:
+		s.done = true
+	case router.SkipModel:
+		x.skipModel(slots, t.Model)
+	case router.MoveOnAccount:
+		for _, o := range slots {
+			if o.t.Account == t.Account {
+				o.done = true
+			}
+		}
+	case router.Retry:
+		pol := x.g.cfg.Retry
+		if s.tries >= pol.Attempts {
+			s.done = true
+			return
+		}
+		wait := pol.Backoff(s.tries + 1)
+		if f.Wait > 0 {
+			wait = f.Wait
+		}
+		s.readyAt = x.g.now().Add(wait)
+	}
+}
+
+// continuable reports whether a stream that failed after its first byte
+// may be carried over: the client is still there, the answer was not
+// already complete, and the failure was not a divergence of a replay.
+func (x *exchange) continuable(rl *relay, err error) bool {
+	if x.r.Context().Err() != nil || errors.Is(err, errClientGone) || errors.Is(err, errDiverged) || rl.werr != nil {
+		return false
+	}
+	return !rl.finished || errors.Is(err, providers.ErrStreamBroken)
+}
+
+func acceptsPrefix(a *router.Account) bool {
+	c, ok := a.Provider.(providers.Capable)
+	return ok && c.Capabilities().AssistantPrefix
 }
 
 // next returns the first target in plan order that may be tried now,

@@ -189,6 +189,7 @@ type acctSpec struct {
 
 type harnessOpts struct {
 	accounts []acctSpec
+	retry    router.RetryPolicy
 	keys     []gateway.StaticKey
 	maxBody  int64
 	onDone   func(*http.Request, *store.Row)
@@ -239,7 +240,7 @@ func newHarness(t testing.TB, o harnessOpts) *harness {
 	if keys == nil {
 		keys = []gateway.StaticKey{{Secret: testGatewayKey, Name: "t"}}
 	}
-	gw := gateway.New(gateway.Config{Router: router.New(accts), Keys: keys, Store: shared, MaxBody: o.maxBody, OnDone: o.onDone})
+	gw := gateway.New(gateway.Config{Router: router.New(accts), Keys: keys, Store: shared, MaxBody: o.maxBody, OnDone: o.onDone, Retry: o.retry})
 	h := &harness{t: t, gw: gw, db: db, shared: shared}
 	h.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if !gw.Handle(w, r) {

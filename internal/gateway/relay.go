@@ -32,6 +32,14 @@ type relay struct {
 	haveUsage bool
 	tokens    int64
 	buf       []byte
+
+	// What the client received (the data chunks that carried content),
+	// kept so a stream that breaks can be continued elsewhere: arena holds
+	// the chunks back to back, ends their end offsets.
+	arena    []byte
+	ends     []int
+	cont     *continuation
+	noPrefix bool // an upstream refused the prefix: replay instead
 }
 
 // errClientGone marks a failed write to the client.
@@ -45,6 +53,27 @@ func newRelay(x *exchange) *relay {
 func (s *relay) reset() {
 	s.held, s.heldValid, s.metaDone, s.finished, s.doneSent = s.held[:0], false, false, false, false
 	s.usage, s.haveUsage, s.tokens = providers.Usage{}, false, 0
+}
+
+// carryOver prepares a committed stream that broke to continue on the
+// next attempt; false when it cannot be (the client is gone, the answer
+// is complete, or it has several choices).
+func (s *relay) carryOver() bool {
+	if s.werr != nil || s.doneSent {
+		return false
+	}
+	chunks := make([][]byte, len(s.ends))
+	start := 0
+	for i, end := range s.ends {
+		chunks[i], start = s.arena[start:end], end
+	}
+	c := parseDelivered(chunks)
+	if c.multi {
+		return false
+	}
+	s.cont = c
+	s.usage, s.haveUsage = providers.Usage{}, false
+	return true
 }
 
 // Committed reports whether any byte reached the client.
@@ -85,6 +114,26 @@ func (s *relay) event(ev *providers.Event) error {
 			return s.werr
 		}
 		return providers.ErrStop
+	case ev.Malformed:
+		s.x.g.log.Warn("dropped a malformed upstream event; the stream goes on",
+			zapString("request_id", s.x.id), zapString("provider", s.x.target.Account.Name))
+		return nil
+	}
+	if s.cont != nil {
+		out, drop, err := s.cont.filter(ev)
+		if err != nil {
+			return err
+		}
+		if drop {
+			return nil
+		}
+		if out != nil {
+			ev.Data, ev.Raw = out, nil
+		}
+	}
+	if ev.Tokens > 0 {
+		s.arena = append(s.arena, ev.Data...)
+		s.ends = append(s.ends, len(s.arena))
 	}
 	if ev.Usage != nil {
 		s.usage, s.haveUsage = *ev.Usage, true

@@ -14,6 +14,7 @@ import (
 
 	"github.com/llmgate/llmgate/internal/catalog"
 	"github.com/llmgate/llmgate/providers"
+	"github.com/llmgate/llmgate/router"
 	"github.com/llmgate/llmgate/store"
 )
 
@@ -405,7 +406,8 @@ func TestStreamOpenRouterMidStreamError(t *testing.T) {
 		for _, mode := range []replayMode{byEvent, smallChunks} {
 			t.Run(fmt.Sprintf("include_usage=%v/%s", includeUsage, mode), func(t *testing.T) {
 				up := newUpstream(t, sseReplay(raw, mode))
-				h := newHarness(t, harnessOpts{accounts: []acctSpec{{name: "openrouter", baseURL: up.URL}}})
+				// One attempt: nowhere to carry the stream over to.
+				h := newHarness(t, harnessOpts{accounts: []acctSpec{{name: "openrouter", baseURL: up.URL}}, retry: router.RetryPolicy{Attempts: 1}})
 				resp, got := h.chat(chatBody("openrouter/"+model, true, includeUsage))
 				if resp.StatusCode != 200 {
 					t.Fatalf("status %d: %s", resp.StatusCode, got)

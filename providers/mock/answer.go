@@ -3,6 +3,7 @@ package mock
 import (
 	"crypto/sha256"
 	"encoding/hex"
+	"strings"
 
 	"github.com/llmgate/llmgate/providers"
 )
@@ -60,7 +61,12 @@ func planChat(req *providers.Request) (*plan, error) {
 		}
 		return pl, nil
 	}
-	pl.tokens = splitTokens(answerText(r, req.Model))
+	text := answerText(r, req.Model)
+	if r.prefix != "" && strings.HasPrefix(text, r.prefix) {
+		// Continue after the prefix: only the rest is generated.
+		text = text[len(r.prefix):]
+	}
+	pl.tokens = splitTokens(text)
 	if r.maxTokens > 0 && len(pl.tokens) > r.maxTokens {
 		pl.tokens = pl.tokens[:r.maxTokens]
 		pl.finish = "length"

@@ -17,6 +17,10 @@ type chatRequest struct {
 	lastRole string
 	// lastUser is the text of the last user message.
 	lastUser string
+	// prefix is the text of a final assistant message: the answer is
+	// continued from it (assistant prefix / prefill), as Mistral's and
+	// Anthropic's APIs do.
+	prefix string
 	// toolResult and toolName describe a final tool message.
 	toolResult, toolName string
 	// tools holds the function tools offered, in order.
@@ -64,6 +68,9 @@ func parseChat(body []byte) (*chatRequest, error) {
 
 	last := list[len(list)-1]
 	r.lastRole = last.Get("role").String()
+	if r.lastRole == "assistant" {
+		r.prefix = contentText(last.Get("content"))
+	}
 	if r.lastRole == "tool" {
 		r.toolResult = contentText(last.Get("content"))
 		r.toolName = toolNames[last.Get("tool_call_id").String()]

@@ -28,6 +28,9 @@ type flavor struct {
 	// eosFinish: the upstream reports finish_reason "eos" (Together), which
 	// OpenAI SDKs do not know; it is rewritten to "stop".
 	eosFinish bool
+	// prefix: the upstream continues a final assistant message marked
+	// "prefix": true instead of starting a new turn (Mistral).
+	prefix bool
 }
 
 var flavors = []flavor{
@@ -35,7 +38,7 @@ var flavors = []flavor{
 	{name: "openrouter", baseURL: "https://openrouter.ai/api/v1"},
 	{name: "groq", baseURL: "https://api.groq.com/openai/v1"},
 	{name: "xai", baseURL: "https://api.x.ai/v1"},
-	{name: "mistral", baseURL: "https://api.mistral.ai/v1", noStreamOptions: true},
+	{name: "mistral", baseURL: "https://api.mistral.ai/v1", noStreamOptions: true, prefix: true},
 	{name: "cerebras", baseURL: "https://api.cerebras.ai/v1"},
 	{name: "deepseek", baseURL: "https://api.deepseek.com"},
 	{name: "together", baseURL: "https://api.together.xyz/v1", eosFinish: true},
@@ -99,7 +102,7 @@ func newProvider(f flavor, cfg providers.Config) (*Provider, error) {
 // Capabilities: the passthrough forwards whatever the upstream model
 // supports; the catalogue decides per model.
 func (p *Provider) Capabilities() providers.Capabilities {
-	return providers.Capabilities{Tools: true, Vision: true, JSONSchema: true, Reasoning: true, Embeddings: true}
+	return providers.Capabilities{Tools: true, Vision: true, JSONSchema: true, Reasoning: true, Embeddings: true, AssistantPrefix: p.flavor.prefix}
 }
 
 // send posts body to the endpoint and returns the response once headers

@@ -390,7 +390,9 @@ func TestStreamMalformedEventSkipped(t *testing.T) {
 	p := newTestProvider(t, "openai", up.URL, providers.Timeouts{}, nil)
 	sink := &recSink{}
 	u, err := p.Stream(context.Background(), chatReq(true, streamBodyJSON), sink)
-	if err != nil || u.PromptTokens != 3 || len(sink.events) != 3 {
+	// The malformed event reaches the sink flagged (the gateway logs and
+	// drops it) and the stream goes on to its usage and [DONE].
+	if err != nil || u.PromptTokens != 3 || len(sink.events) != 4 || !sink.events[1].Malformed {
 		t.Errorf("usage %+v err %v events %d", u, err, len(sink.events))
 	}
 }

@@ -105,7 +105,12 @@ func (p *Provider) Stream(ctx context.Context, req *providers.Request, sink prov
 			return finalUsage(usage, gotUsage, tokens), nil
 		}
 		if !gjson.ValidBytes(data) {
-			// A malformed event is dropped; the stream goes on.
+			// A malformed event is dropped (the sink logs it); the
+			// stream goes on.
+			ev.Malformed = true
+			if err := sink.Event(&ev); err != nil {
+				return p.stopped(usage, gotUsage, tokens, err)
+			}
 			continue
 		}
 		if !started {
