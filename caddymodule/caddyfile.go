@@ -61,6 +61,7 @@ func parseCaddyfile(h httpcaddyfile.Helper) (caddyhttp.MiddlewareHandler, error)
 //			deadline <duration>
 //			on <status|network|timeout...>
 //			breaker <failures> <window> <cooldown>
+//			hedge <duration>
 //		}
 //
 //		# parsed, refused at load until supported:
@@ -511,6 +512,12 @@ func parseRetry(d *caddyfile.Dispenser) (*RetryConfig, error) {
 				return nil, err
 			}
 			r.Deadline = dur
+		case "hedge":
+			dur, err := durationArg(d, "retry hedge")
+			if err != nil {
+				return nil, err
+			}
+			r.Hedge = dur
 		case "breaker":
 			args := d.RemainingArgs()
 			if len(args) != 3 {
@@ -533,7 +540,7 @@ func parseRetry(d *caddyfile.Dispenser) (*RetryConfig, error) {
 				r.On = append(r.On, v)
 			}
 		default:
-			return nil, d.Errf("retry: unknown option %q (want attempts, max_attempts, backoff, deadline, on or breaker)", opt)
+			return nil, d.Errf("retry: unknown option %q (want attempts, max_attempts, backoff, deadline, on, hedge or breaker)", opt)
 		}
 	}
 	return r, nil

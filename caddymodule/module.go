@@ -208,6 +208,11 @@ type RetryConfig struct {
 	// Default: 408 409 429 500 502 503 504 529 network timeout. 400, 401,
 	// 403, 404 and 422 are never retried.
 	On []string `json:"on,omitempty"`
+	// Hedge, when set, starts the next account or fallback of a stream in
+	// parallel if the first attempt has produced no token after this long,
+	// and keeps whichever answers first. Default off (it can double the
+	// upstream cost of slow requests).
+	Hedge caddy.Duration `json:"hedge,omitempty"`
 	// BreakerFailures failures within BreakerWindow open an account's
 	// circuit breaker for BreakerCooldown (doubled after each failed
 	// probe, up to a minute). Defaults 5, 30s, 5s.

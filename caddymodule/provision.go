@@ -152,7 +152,7 @@ func (m *Handler) retryPolicy() (router.RetryPolicy, router.BreakerConfig) {
 	var b router.BreakerConfig
 	if r := m.Retry; r != nil {
 		p = router.RetryPolicy{Attempts: r.Attempts, MaxAttempts: r.MaxAttempts, BackoffMin: time.Duration(r.BackoffMin),
-			BackoffMax: time.Duration(r.BackoffMax), Deadline: time.Duration(r.Deadline)}
+			BackoffMax: time.Duration(r.BackoffMax), Deadline: time.Duration(r.Deadline), Hedge: time.Duration(r.Hedge)}
 		if len(r.On) > 0 {
 			p.Statuses = map[int]bool{}
 			for _, v := range r.On {

@@ -233,7 +233,16 @@ func (h *Health) Report(account, model string, o Outcome) {
 			s.breaker, s.openedAt, s.cooldown = Open, now, cooldown
 		}
 	}
-	update(h.get(healthKey{account, model}), o.Failure && !o.AccountWide)
+	if o.Failure && o.AccountWide {
+		// The account failed, not the model: a closed model breaker does
+		// not count it, but a model probe that hit it has failed and the
+		// model's breaker reopens (it must never close on a failure).
+		if s := h.m[healthKey{account, model}]; s != nil && s.breaker == HalfOpen {
+			update(s, true)
+		}
+	} else {
+		update(h.get(healthKey{account, model}), o.Failure)
+	}
 	if o.AccountWide || !o.Failure {
 		update(h.get(healthKey{account, ""}), o.Failure)
 	} else if s := h.m[healthKey{account, ""}]; s != nil && s.breaker == HalfOpen {

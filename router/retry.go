@@ -28,6 +28,11 @@ type RetryPolicy struct {
 	// Statuses are the upstream statuses that are retried. Default 408,
 	// 409, 429, 500, 502, 503, 504, 529.
 	Statuses map[int]bool
+	// Hedge, when positive, starts the next target of a stream's plan in
+	// parallel if the first attempt has produced no token after this
+	// long; the first to produce a token is kept. Default 0 (off): it can
+	// double the upstream cost of slow requests.
+	Hedge time.Duration
 	// Network retries connection failures and resets before headers.
 	// Timeout moves a timed-out request on to the next target (never to
 	// the same silent one). Both default to true when Statuses is unset.

@@ -32,6 +32,7 @@ type slot struct {
 	tries   int
 	readyAt time.Time
 	done    bool
+	running bool  // an attempt on it is in flight (hedging)
 	skipped error // why the target was passed over without an attempt
 }
 
@@ -96,7 +97,14 @@ func (x *exchange) run(targets []router.Target) {
 				rl.reset()
 			}
 			var u providers.Usage
-			u, err = acct.Provider.Stream(ctx, preq, rl)
+			if pol.Hedge > 0 && !rl.committed {
+				// Race the next target if this one is slow to its first
+				// token; the slot returned is the one whose result counts.
+				s, began, u, err = x.hedgedStream(ctx, rl, s, preq, slots, health, &attempts, &failures)
+				t, acct = s.t, s.t.Account
+			} else {
+				u, err = acct.Provider.Stream(ctx, preq, rl)
+			}
 			x.usage = u
 		} else {
 			var resp *providers.Response
@@ -254,7 +262,7 @@ func (x *exchange) next(slots []*slot, h *router.Health) (*slot, time.Duration) 
 	now := x.g.now()
 	var earliest time.Time
 	for _, s := range slots {
-		if s.done {
+		if s.done || s.running {
 			continue
 		}
 		if s.readyAt.After(now) {
