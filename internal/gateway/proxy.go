@@ -125,7 +125,7 @@ func (x *exchange) plan() ([]router.Target, bool) {
 			fmt.Sprintf("no provider serves model %q; GET /v1/models lists the models this key may use", pk.model), "model")
 		return nil, false
 	}
-	targets := x.allowed(plan.Targets)
+	targets := x.allowed(pk.model, plan.Targets)
 	if len(targets) == 0 {
 		x.fail(http.StatusForbidden, errPermission, "model_not_allowed",
 			fmt.Sprintf("this key may not use model %q", pk.model), "model")
@@ -142,7 +142,7 @@ func (x *exchange) plan() ([]router.Target, bool) {
 		// Configured chains were checked at load; one naming a model no
 		// account serves any more is skipped rather than failing requests.
 		if fp, err := rt.Plan(m, ""); err == nil {
-			targets = append(targets, x.allowed(fp.Targets)...)
+			targets = append(targets, x.allowed(m, fp.Targets)...)
 		}
 	}
 	for _, f := range pk.ext.Fallbacks {
@@ -154,15 +154,19 @@ func (x *exchange) plan() ([]router.Target, bool) {
 		}
 		// A fallback never escapes the key's scope: disallowed ones are
 		// dropped, not tried.
-		targets = append(targets, x.allowed(fp.Targets)...)
+		targets = append(targets, x.allowed(f.Model, fp.Targets)...)
 	}
 	return dedupe(targets), true
 }
 
-func (x *exchange) allowed(ts []router.Target) []router.Target {
+// allowed keeps the targets the key may use, judged by the name the
+// target was reached by (the requested model, or the fallback's own
+// name): a fallback never inherits the scope of the model it stands in
+// for.
+func (x *exchange) allowed(name string, ts []router.Target) []router.Target {
 	out := ts[:0:0]
 	for _, t := range ts {
-		if x.principal.allows(x.req.model, t.Account.Name, t.Model) {
+		if x.principal.allows(name, t.Account.Name, t.Model) {
 			out = append(out, t)
 		}
 	}
