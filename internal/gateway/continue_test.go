@@ -209,3 +209,20 @@ func TestContinueMockPrefix(t *testing.T) {
 		t.Errorf("row status %q completion %d attempts %d", row.Status, row.CompletionTokens, len(row.Attempts))
 	}
 }
+
+// A malformed event in the middle of a stream is dropped (and logged);
+// the stream goes on and the client gets every valid event.
+func TestMalformedEventDropped(t *testing.T) {
+	evs := streamOf("chatcmpl-A", answer)
+	withBad := append(append(append([]string{}, evs[:4]...), "data: {\"id\":\"chatcmpl-A\",\"choices\":[{\"delta\":{\"content\":\"tru\n\n"), evs[4:]...)
+	a := newUpstream(t, streamer(withBad, 0, 0))
+	h := newHarness(t, harnessOpts{accounts: []acctSpec{{name: "a", baseURL: a.URL, models: []string{"m"}}}})
+	resp, got := h.chat(chatBody("m", true, true))
+	text, errEv := clientText(t, got)
+	if errEv != "" || text != strings.Join(answer, "") || strings.Contains(string(got), "tru\n") {
+		t.Fatalf("client got %q (error %s):\n%s", text, errEv, got)
+	}
+	if row := h.row(resp.Header.Get("X-Llmgate-Request-Id")); row.Status != store.StatusOK || len(row.Attempts) != 1 {
+		t.Errorf("row status %q attempts %d", row.Status, len(row.Attempts))
+	}
+}

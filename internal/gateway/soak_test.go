@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/llmgate/llmgate/router"
+	"github.com/llmgate/llmgate/store"
 )
 
 // Soak: 2,000 mixed requests (a third streaming, 16 at a time) over three
@@ -184,5 +185,152 @@ func TestSoakFailover(t *testing.T) {
 	t.Logf("breakers seen open or half-open in %d samples", opened.Load())
 	if injected.Load() < 50 {
 		t.Errorf("only %d failures were injected; the soak did not exercise failover", injected.Load())
+	}
+}
+
+// Soak with rotating outages and mid-stream cuts: 2,000 mixed requests (a
+// third streaming) over three accounts. Time is cut into 200 ms windows and
+// in each window one account, in turn, is bad: it fails 60% of its requests,
+// before the first byte (500, 429, reset, 503) or, for streams, by cutting
+// the stream after a few events. So any account can fail, and two are
+// healthy at every moment. Every client must get the complete answer,
+// byte-identical to the upstream's (a cut stream is continued on another
+// account by replay, with nothing repeated), and every row must be ok.
+func TestSoakRotatingOutagesWithMidStreamCuts(t *testing.T) {
+	const total, workers = 2000, 16
+	answer, sse := fixture(t, answerFixture), fixture(t, sseAnswerFixture)
+	events := splitEvents(sse)
+	okReply := func(w http.ResponseWriter, r *http.Request) {
+		if !strings.Contains(r.Header.Get("Accept"), "event-stream") {
+			jsonReply(200, answer)(w, r, nil)
+			return
+		}
+		w.Header().Set("Content-Type", "text/event-stream")
+		w.WriteHeader(http.StatusOK)
+		writeSSE(w, sse, byEvent, 0)
+	}
+	cut := func(after int) fault {
+		return func(w http.ResponseWriter, r *http.Request) {
+			w.Header().Set("Content-Type", "text/event-stream")
+			w.WriteHeader(http.StatusOK)
+			rc := http.NewResponseController(w)
+			for _, e := range events[:after] {
+				_, _ = io.WriteString(w, e)
+				_ = rc.Flush()
+			}
+			panic(http.ErrAbortHandler)
+		}
+	}
+	pre := []fault{statusReply(500, body500), statusReply(429, body429, "retry-after-ms", "20"), resetConn, statusReply(503, body503)}
+	start := time.Now()
+	var injected, cuts atomic.Int32
+	account := func(idx int, seed uint64) chooser {
+		var mu sync.Mutex
+		rng := rand.New(rand.NewPCG(seed, 7))
+		return func(n int, _ string) fault {
+			if int(time.Since(start)/(100*time.Millisecond))%3 != idx {
+				return okReply
+			}
+			mu.Lock()
+			// Half the failures are mid-stream cuts (for streams).
+			fail, kind, after := rng.Float64() < 0.6, rng.IntN(2*len(pre)), 1+rng.IntN(len(events)-3)
+			if kind >= len(pre) {
+				kind = len(pre)
+			}
+			mu.Unlock()
+			if !fail {
+				return okReply
+			}
+			injected.Add(1)
+			if kind == len(pre) {
+				return func(w http.ResponseWriter, r *http.Request) {
+					if strings.Contains(r.Header.Get("Accept"), "event-stream") {
+						cuts.Add(1)
+						cut(after)(w, r)
+						return
+					}
+					statusReply(502, body500)(w, r)
+				}
+			}
+			return pre[kind]
+		}
+	}
+	srvs := []*faultServer{newFaultServer(t, account(0, 11)), newFaultServer(t, account(1, 12)), newFaultServer(t, account(2, 13))}
+	h := newFaultHarness(t, faultOpts{
+		retry:   router.RetryPolicy{BackoffMin: 5 * time.Millisecond, BackoffMax: 50 * time.Millisecond},
+		// A lenient breaker, so the bad account keeps getting traffic and
+		// streams are really cut mid-answer.
+		breaker: router.BreakerConfig{Failures: 30, Window: time.Second, Cooldown: 50 * time.Millisecond, MaxCooldown: 200 * time.Millisecond},
+		accounts: []acctSpec{
+			{name: "a", baseURL: srvs[0].URL, models: []string{"gpt-4o"}},
+			{name: "b", baseURL: srvs[1].URL, models: []string{"gpt-4o"}},
+			{name: "c", baseURL: srvs[2].URL, models: []string{"gpt-4o"}},
+		}})
+	next := make(chan int, total)
+	for i := range total {
+		next <- i
+	}
+	close(next)
+	var wg sync.WaitGroup
+	var bad atomic.Int32
+	for range workers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range next {
+				if bad.Load() > 10 {
+					return
+				}
+				stream := i%3 == 0
+				req, _ := http.NewRequest(http.MethodPost, h.URL+"/v1/chat/completions", strings.NewReader(chatBody("gpt-4o", stream, true)))
+				req.Header.Set("Authorization", "Bearer "+testGatewayKey)
+				resp, err := h.client.Do(req)
+				if err != nil {
+					bad.Add(1)
+					t.Errorf("request %d: %v", i, err)
+					continue
+				}
+				body, err := io.ReadAll(resp.Body)
+				resp.Body.Close()
+				switch {
+				case err != nil || resp.StatusCode != 200:
+					bad.Add(1)
+					t.Errorf("request %d (stream=%v): status %d err %v: %.300s", i, stream, resp.StatusCode, err, body)
+					continue
+				case stream:
+					// The llmgate object is the only addition to the
+					// upstream's bytes.
+					orig, _, ok := cutMeta(t, dataOf(splitEvents(body)[len(events)-2]))
+					evs := splitEvents(body)
+					if !ok || len(evs) != len(events) {
+						bad.Add(1)
+						t.Errorf("request %d: stream of %d events, want %d:\n%s", i, len(evs), len(events), body)
+						continue
+					}
+					for k := range evs {
+						got := evs[k]
+						if k == len(events)-2 {
+							got = "data: " + orig + "\n\n"
+						}
+						if got != events[k] {
+							bad.Add(1)
+							t.Errorf("request %d: event %d\n got %q\nwant %q", i, k, got, events[k])
+							break
+						}
+					}
+				}
+				row := h.row(resp.Header.Get("X-Llmgate-Request-Id"))
+				if row.Status != store.StatusOK || row.Attempts[len(row.Attempts)-1].Status != 200 {
+					bad.Add(1)
+					t.Errorf("request %d: row status %q attempts %+v", i, row.Status, row.Attempts)
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	t.Logf("%d requests in %v: %d injected failures (%d mid-stream cuts); upstream a=%d b=%d c=%d",
+		total, time.Since(start).Round(time.Millisecond), injected.Load(), cuts.Load(), srvs[0].hits(), srvs[1].hits(), srvs[2].hits())
+	if cuts.Load() < 20 {
+		t.Errorf("only %d mid-stream cuts were injected", cuts.Load())
 	}
 }
