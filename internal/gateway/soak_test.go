@@ -257,7 +257,7 @@ func TestSoakRotatingOutagesWithMidStreamCuts(t *testing.T) {
 	}
 	srvs := []*faultServer{newFaultServer(t, account(0, 11)), newFaultServer(t, account(1, 12)), newFaultServer(t, account(2, 13))}
 	h := newFaultHarness(t, faultOpts{
-		retry:   router.RetryPolicy{BackoffMin: 5 * time.Millisecond, BackoffMax: 50 * time.Millisecond},
+		retry: router.RetryPolicy{BackoffMin: 5 * time.Millisecond, BackoffMax: 50 * time.Millisecond},
 		// A lenient breaker, so the bad account keeps getting traffic and
 		// streams are really cut mid-answer.
 		breaker: router.BreakerConfig{Failures: 30, Window: time.Second, Cooldown: 50 * time.Millisecond, MaxCooldown: 200 * time.Millisecond},
