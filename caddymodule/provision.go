@@ -202,6 +202,10 @@ func (m *Handler) accounts(str func(string) string, cat *catalog.Catalog) ([]*ro
 				FirstToken: time.Duration(t.FirstToken), Idle: time.Duration(t.Idle), Total: time.Duration(t.Total)}
 		}
 		p, err := typ.New(cfg)
+		if errors.Is(err, providers.ErrNoCredentials) {
+			m.logger.Warn("provider skipped: "+err.Error(), zap.String("provider", pc.Name), zap.String("type", pc.Type))
+			continue
+		}
 		if err != nil {
 			return nil, fmt.Errorf("provider %q: %w", pc.Name, err)
 		}

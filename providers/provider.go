@@ -149,6 +149,11 @@ var (
 	ErrStreamBroken = errors.New("upstream stream broken")
 	// ErrBadResponse: the upstream answered with something unparseable.
 	ErrBadResponse = errors.New("upstream response malformed")
+	// ErrNoCredentials is returned by a Factory when the account has no
+	// usable credentials (for types whose credentials are not just
+	// api_key, such as Bedrock's access keys); the account is skipped with
+	// a warning, like an account whose api_key is empty.
+	ErrNoCredentials = errors.New("no credentials configured")
 )
 
 // StatusError is an upstream answer with a non-2xx status, returned before
