@@ -18,6 +18,7 @@ import (
 	"github.com/llmgate/llmgate/store"
 
 	// Provider types register themselves.
+	_ "github.com/llmgate/llmgate/providers/azure"
 	_ "github.com/llmgate/llmgate/providers/mock"
 	_ "github.com/llmgate/llmgate/providers/openai"
 )

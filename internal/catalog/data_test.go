@@ -43,8 +43,10 @@ func TestEmbeddedEntries(t *testing.T) {
 			t.Errorf("%q: output price must be positive for a chat model", m.ID)
 		}
 		for _, fam := range m.Families {
-			if fam == "bedrock" {
-				t.Errorf("%q: bedrock serves only its own ids", m.ID)
+			// Bedrock serves only its own ids (vendor.model-vN:M), never
+			// a bare vendor name.
+			if fam == "bedrock" && (!strings.Contains(m.ID, ".") || !strings.Contains(m.ID, ":")) {
+				t.Errorf("%q: bedrock ids look like vendor.model-v1:0", m.ID)
 			}
 			if fam == "openrouter" && !strings.Contains(m.ID, "/") {
 				t.Errorf("%q: openrouter ids are vendor-prefixed", m.ID)

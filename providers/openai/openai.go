@@ -58,9 +58,38 @@ func init() {
 	}
 }
 
+// Options adapt the passthrough to an upstream that speaks OpenAI's wire
+// format behind a different URL scheme or auth header (Azure OpenAI).
+type Options struct {
+	// URL builds the request URL for an endpoint and the upstream model;
+	// nil means base_url + "/" + endpoint.
+	URL func(ep providers.Endpoint, model string) string
+	// Auth sets the credential header; nil means Authorization: Bearer.
+	Auth func(h http.Header, key string)
+	// NoStreamOptions: the upstream rejects stream_options.
+	NoStreamOptions bool
+}
+
+// NewWith builds a passthrough provider with custom URL and auth.
+func NewWith(cfg providers.Config, o Options) (*Provider, error) {
+	p, err := newProvider(flavor{name: cfg.Type, baseURL: cfg.BaseURL, noStreamOptions: o.NoStreamOptions}, cfg)
+	if err != nil {
+		return nil, err
+	}
+	if o.Auth != nil {
+		p.headers.Del("Authorization")
+		if cfg.APIKey != "" {
+			o.Auth(p.headers, cfg.APIKey)
+		}
+	}
+	p.url = o.URL
+	return p, nil
+}
+
 // Provider is one OpenAI-compatible account.
 type Provider struct {
 	flavor  flavor
+	url     func(ep providers.Endpoint, model string) string
 	baseURL string
 	key     string
 	headers http.Header
@@ -108,7 +137,11 @@ func (p *Provider) Capabilities() providers.Capabilities {
 // send posts body to the endpoint and returns the response once headers
 // arrived, or a classified error. A non-2xx answer becomes *StatusError.
 func (p *Provider) send(ctx context.Context, wd *providers.Watchdog, req *providers.Request, body []byte) (*http.Response, error) {
-	hr, err := http.NewRequestWithContext(ctx, http.MethodPost, p.baseURL+"/"+string(req.Endpoint), bytes.NewReader(body))
+	u := p.baseURL + "/" + string(req.Endpoint)
+	if p.url != nil {
+		u = p.url(req.Endpoint, req.Model)
+	}
+	hr, err := http.NewRequestWithContext(ctx, http.MethodPost, u, bytes.NewReader(body))
 	if err != nil {
 		return nil, fmt.Errorf("building upstream request: %w", err)
 	}
