@@ -18,7 +18,9 @@ import (
 	"github.com/llmgate/llmgate/store"
 
 	// Provider types register themselves.
+	_ "github.com/llmgate/llmgate/providers/anthropic"
 	_ "github.com/llmgate/llmgate/providers/azure"
+	_ "github.com/llmgate/llmgate/providers/gemini"
 	_ "github.com/llmgate/llmgate/providers/mock"
 	_ "github.com/llmgate/llmgate/providers/openai"
 )

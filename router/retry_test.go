@@ -92,6 +92,8 @@ func TestClassifyContextLengthXAI(t *testing.T) {
 	p := RetryPolicy{}.WithDefaults()
 	se := statusErr(400, "Client specified an invalid argument", "This model's maximum prompt length is 131072 but the request contains 136973 tokens.")
 	checkFailure(t, "xai", p.Classify(se), Failure{Class: SkipModel})
+	se = statusErr(400, "INVALID_ARGUMENT", "The input token count (1200000) exceeds the maximum number of tokens allowed (1048576).")
+	checkFailure(t, "gemini", p.Classify(se), Failure{Class: SkipModel})
 }
 
 // Content-policy rejections are the client's to see: never retried, never

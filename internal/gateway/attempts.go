@@ -83,7 +83,7 @@ func (x *exchange) run(targets []router.Target) {
 		x.target, x.attemptNo = t, len(x.row.Attempts)+1
 		body := x.req.bodyFor(t.Model)
 		if rl != nil && rl.cont != nil {
-			prefix := !rl.noPrefix && rl.cont.canPrefix() && acceptsPrefix(acct)
+			prefix := !rl.noPrefix && rl.cont.canPrefix() && x.acceptsPrefix(t)
 			rl.cont.restart(prefix)
 			if prefix {
 				body = rl.cont.prefixBody(body)
@@ -249,9 +249,19 @@ func (x *exchange) continuable(rl *relay, err error) bool {
 	return !rl.finished || errors.Is(err, providers.ErrStreamBroken)
 }
 
-func acceptsPrefix(a *router.Account) bool {
-	c, ok := a.Provider.(providers.Capable)
-	return ok && c.Capabilities().AssistantPrefix
+// acceptsPrefix: the provider type continues an assistant prefix, and
+// the catalogue does not say the model refuses one (newer Claude models
+// dropped prefill; a model the catalogue does not know gets the benefit
+// of the doubt, and a refusal restarts as a replay anyway).
+func (x *exchange) acceptsPrefix(t router.Target) bool {
+	c, ok := t.Account.Provider.(providers.Capable)
+	if !ok || !c.Capabilities().AssistantPrefix {
+		return false
+	}
+	if m, known := x.g.cfg.Catalog.Lookup(t.Model); known {
+		return m.Has("prefix")
+	}
+	return true
 }
 
 // next returns the first target in plan order that may be tried now,
