@@ -20,6 +20,7 @@ import (
 	// Provider types register themselves.
 	_ "github.com/llmgate/llmgate/providers/anthropic"
 	_ "github.com/llmgate/llmgate/providers/azure"
+	_ "github.com/llmgate/llmgate/providers/bedrock"
 	_ "github.com/llmgate/llmgate/providers/gemini"
 	_ "github.com/llmgate/llmgate/providers/mock"
 	_ "github.com/llmgate/llmgate/providers/openai"

@@ -164,7 +164,7 @@ func IsContextLength(se *providers.StatusError) bool {
 		return true
 	}
 	m := strings.ToLower(se.Message)
-	for _, s := range []string{"context length", "context_length", "context window", "maximum context", "maximum prompt length", "exceeds the maximum number of tokens", "prompt is too long", "too many tokens", "input is too long"} {
+	for _, s := range []string{"context length", "context_length", "context window", "maximum context", "maximum prompt length", "exceeds the maximum number of tokens", "prompt is too long", "too many tokens", "too many input tokens", "input is too long"} {
 		if strings.Contains(m, s) {
 			return true
 		}
