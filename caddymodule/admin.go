@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"net/http"
 	"sort"
+	"strings"
 	"sync"
 
 	"github.com/caddyserver/caddy/v2"
@@ -19,7 +20,11 @@ func init() {
 // admin listener (default localhost:2019), behind Caddy's own admin
 // access controls.
 //
-//	GET /llmgate/providers   each account's health and circuit breakers
+//	GET /llmgate/providers                 each account's health and circuit breakers
+//	/llmgate/keys[/{id}[/rotate]]          gateway keys: create, list, show, update, rotate, revoke
+//	/llmgate/projects[/{id}[/credits]]     projects and their credit balance
+//	GET /llmgate/usage                     spend, tokens, errors and latency percentiles
+//	GET /llmgate/requests[/{id}]           the request log
 type Admin struct{}
 
 // CaddyModule returns the Caddy module information.
@@ -30,9 +35,28 @@ func (Admin) CaddyModule() caddy.ModuleInfo {
 	}
 }
 
-// Routes returns the admin routes.
+// Routes returns the admin routes: everything under /llmgate/.
 func (Admin) Routes() []caddy.AdminRoute {
-	return []caddy.AdminRoute{{Pattern: "/llmgate/providers", Handler: caddy.AdminHandlerFunc(serveProviders)}}
+	return []caddy.AdminRoute{{Pattern: "/llmgate/", Handler: caddy.AdminHandlerFunc(serveAdmin)}}
+}
+
+// serveAdmin dispatches /llmgate/<resource>[/<id>[/<action>]].
+func serveAdmin(w http.ResponseWriter, r *http.Request) error {
+	path := strings.TrimSuffix(strings.TrimPrefix(r.URL.Path, "/llmgate/"), "/")
+	resource, rest, _ := strings.Cut(path, "/")
+	switch resource {
+	case "providers":
+		return serveProviders(w, r)
+	case "keys":
+		return serveKeys(w, r, rest)
+	case "projects":
+		return serveProjects(w, r, rest)
+	case "usage":
+		return serveUsage(w, r)
+	case "requests":
+		return serveRequests(w, r, rest)
+	}
+	return answerError(w, &apiError{status: http.StatusNotFound, message: "no such llmgate admin endpoint: " + r.URL.Path})
 }
 
 // live tracks the provisioned handlers of the running config, so the

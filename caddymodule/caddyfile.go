@@ -559,6 +559,8 @@ func parseLimits(d *caddyfile.Dispenser) (*LimitsConfig, error) {
 			l.Concurrency, err = intArg(d, "limits concurrency")
 		case "daily_tokens":
 			l.DailyTokens, err = intArg(d, "limits daily_tokens")
+		case "daily_requests":
+			l.DailyRequests, err = intArg(d, "limits daily_requests")
 		case "budget":
 			var v string
 			if !d.Args(&v) {
@@ -569,7 +571,7 @@ func parseLimits(d *caddyfile.Dispenser) (*LimitsConfig, error) {
 				return nil, d.Errf("limits budget: bad value %q: %v", v, err)
 			}
 		default:
-			return nil, d.Errf("limits: unknown option %q (want rpm, tpm, concurrency, daily_tokens or budget)", opt)
+			return nil, d.Errf("limits: unknown option %q (want rpm, tpm, concurrency, daily_requests, daily_tokens or budget)", opt)
 		}
 		if err != nil {
 			return nil, err

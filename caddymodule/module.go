@@ -14,6 +14,7 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/llmgate/llmgate/internal/gateway"
+	"github.com/llmgate/llmgate/internal/limits"
 	"github.com/llmgate/llmgate/router"
 	"github.com/llmgate/llmgate/store"
 
@@ -74,7 +75,11 @@ type Handler struct {
 	// without it.
 	Retry *RetryConfig `json:"retry,omitempty"`
 
-	// Limits are the default limits of every key. Not available in this
+	// Limits are the default limits of every key that sets none of its
+	// own (a key's project's defaults come in between): rpm and tpm are
+	// token buckets refilled continuously with a burst of one minute's
+	// worth; concurrency caps in-flight requests. daily_requests,
+	// daily_tokens and budget are parsed but not available in this
 	// version; a config that sets them is refused.
 	Limits *LimitsConfig `json:"limits,omitempty"`
 
@@ -85,6 +90,7 @@ type Handler struct {
 	gw       *gateway.Gateway
 	router   *router.Router
 	health   *router.Health
+	limits   *limits.Set
 	shared   *store.Shared
 	storeKey string
 	logger   *zap.Logger
@@ -227,11 +233,12 @@ type RetryConfig struct {
 
 // LimitsConfig are per-key limits.
 type LimitsConfig struct {
-	RPM         int64   `json:"rpm,omitempty"`
-	TPM         int64   `json:"tpm,omitempty"`
-	Concurrency int64   `json:"concurrency,omitempty"`
-	DailyTokens int64   `json:"daily_tokens,omitempty"`
-	BudgetUSD   float64 `json:"budget_usd,omitempty"`
+	RPM           int64   `json:"rpm,omitempty"`
+	DailyRequests int64   `json:"daily_requests,omitempty"`
+	TPM           int64   `json:"tpm,omitempty"`
+	Concurrency   int64   `json:"concurrency,omitempty"`
+	DailyTokens   int64   `json:"daily_tokens,omitempty"`
+	BudgetUSD     float64 `json:"budget_usd,omitempty"`
 	// BudgetPeriod is day, week, month or total.
 	BudgetPeriod string `json:"budget_period,omitempty"`
 }

@@ -6,6 +6,7 @@ import (
 	"github.com/caddyserver/caddy/v2"
 	"go.uber.org/zap"
 
+	"github.com/llmgate/llmgate/internal/limits"
 	"github.com/llmgate/llmgate/router"
 	"github.com/llmgate/llmgate/store"
 )
@@ -55,4 +56,25 @@ func acquireHealth() (*router.Health, error) {
 		return nil, err
 	}
 	return v.(pooledHealth).Health, nil
+}
+
+// limitsPool keeps the rate and concurrency buckets across reloads, so a
+// reload neither refills every key's bucket nor forgets its in-flight
+// requests; new limits are pushed into the live buckets on their next use.
+var limitsPool = caddy.NewUsagePool()
+
+const limitsKey = "limits"
+
+type pooledLimits struct{ *limits.Set }
+
+func (pooledLimits) Destruct() error { return nil }
+
+func acquireLimits() (*limits.Set, error) {
+	v, _, err := limitsPool.LoadOrNew(limitsKey, func() (caddy.Destructor, error) {
+		return pooledLimits{limits.NewSet()}, nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return v.(pooledLimits).Set, nil
 }

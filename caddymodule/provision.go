@@ -14,6 +14,7 @@ import (
 
 	"github.com/llmgate/llmgate/internal/catalog"
 	"github.com/llmgate/llmgate/internal/gateway"
+	"github.com/llmgate/llmgate/internal/limits"
 	"github.com/llmgate/llmgate/providers"
 	"github.com/llmgate/llmgate/router"
 	"github.com/llmgate/llmgate/store"
@@ -32,12 +33,15 @@ func (m *Handler) notYet() error {
 	if len(m.Routes) > 0 {
 		parts = append(parts, "route (smart routing)")
 	}
-	if m.Limits != nil {
-		parts = append(parts, "limits (rate limits, quotas and budgets)")
+	later := func(l *LimitsConfig) bool {
+		return l != nil && (l.DailyTokens > 0 || l.DailyRequests > 0 || l.BudgetUSD > 0)
+	}
+	if later(m.Limits) {
+		parts = append(parts, "daily_requests, daily_tokens and budget in limits (quotas and budgets; rpm, tpm and concurrency work)")
 	}
 	for _, k := range m.Keys {
-		if k.Limits != nil {
-			parts = append(parts, fmt.Sprintf("limits in key %q (rate limits, quotas and budgets)", k.Name))
+		if later(k.Limits) {
+			parts = append(parts, fmt.Sprintf("daily_requests, daily_tokens and budget in key %q's limits (quotas and budgets; rpm, tpm and concurrency work)", k.Name))
 			break
 		}
 	}
@@ -106,7 +110,7 @@ func (m *Handler) Provision(ctx caddy.Context) error {
 		if len(secret) < minKeyLen {
 			return fmt.Errorf("key %q: secret is %d characters; use at least %d (gateway keys look like lg_ plus 32 random characters)", name, len(secret), minKeyLen)
 		}
-		keys = append(keys, gateway.StaticKey{Secret: secret, Name: name, Models: k.Models})
+		keys = append(keys, gateway.StaticKey{Secret: secret, Name: name, Models: k.Models, Limits: k.Limits.limits()})
 	}
 	if err := m.provisionStore(str); err != nil {
 		return err
@@ -132,15 +136,22 @@ func (m *Handler) Provision(ctx caddy.Context) error {
 		}
 	}
 	m.router = rt
+	set, err := acquireLimits()
+	if err != nil {
+		return err
+	}
+	m.limits = set
 	m.gw = gateway.New(gateway.Config{
-		Retry:   pol,
-		Router:  rt,
-		Catalog: cat,
-		Keys:    keys,
-		Store:   m.shared,
-		MaxBody: m.MaxBody,
-		Logger:  m.logger,
-		OnDone:  setPlaceholders,
+		Limits:        set,
+		DefaultLimits: m.Limits.limits(),
+		Retry:         pol,
+		Router:        rt,
+		Catalog:       cat,
+		Keys:          keys,
+		Store:         m.shared,
+		MaxBody:       m.MaxBody,
+		Logger:        m.logger,
+		OnDone:        setPlaceholders,
 	})
 	register(m)
 	return nil
@@ -293,6 +304,10 @@ func (m *Handler) provisionStore(str func(string) string) error {
 // written.
 func (m *Handler) Cleanup() error {
 	unregister(m)
+	if m.limits != nil {
+		_, _ = limitsPool.Delete(limitsKey)
+		m.limits = nil
+	}
 	if m.health != nil {
 		_, _ = healthPool.Delete(healthKey)
 		m.health = nil
@@ -320,4 +335,12 @@ func setPlaceholders(r *http.Request, row *store.Row) {
 	repl.Set("http.llmgate.prompt_tokens", row.PromptTokens)
 	repl.Set("http.llmgate.completion_tokens", row.CompletionTokens)
 	repl.Set("http.llmgate.cost_usd", row.CostUSD)
+}
+
+// limits converts a limits block (nil: none) to the limiter's form.
+func (l *LimitsConfig) limits() limits.Limits {
+	if l == nil {
+		return limits.Limits{}
+	}
+	return limits.Limits{RPM: l.RPM, TPM: l.TPM, Concurrency: l.Concurrency}
 }

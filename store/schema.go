@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
+	"strings"
 )
 
 // migration is one schema step. Its version is its position in migrations
@@ -85,6 +86,79 @@ CREATE TABLE keys (
 CREATE UNIQUE INDEX keys_hash ON keys (hash);
 `,
 	},
+	{
+		name: "projects and credit ledger",
+		sql: `
+-- A project is a team or customer. Its limits are the defaults for its
+-- keys; credit_usd is the balance, kept equal to the sum of its ledger by
+-- updating both in one transaction.
+CREATE TABLE projects (
+	id             TEXT PRIMARY KEY,
+	name           TEXT NOT NULL,
+	status         TEXT NOT NULL DEFAULT 'active',
+	credit_usd     REAL NOT NULL DEFAULT 0,
+	rpm            INTEGER NOT NULL DEFAULT 0,
+	tpm            INTEGER NOT NULL DEFAULT 0,
+	concurrency    INTEGER NOT NULL DEFAULT 0,
+	daily_requests INTEGER NOT NULL DEFAULT 0,
+	daily_tokens   INTEGER NOT NULL DEFAULT 0,
+	budget_usd     REAL NOT NULL DEFAULT 0,
+	budget_period  TEXT NOT NULL DEFAULT '',
+	paid_policy    TEXT NOT NULL DEFAULT 'none',
+	metadata       TEXT NOT NULL DEFAULT '{}',
+	created_at     INTEGER NOT NULL DEFAULT 0
+);
+-- Projects are addressed by id or by name, so names are unique too.
+CREATE UNIQUE INDEX projects_name ON projects (name);
+
+-- Every change to a balance, positive for a top-up and negative for a
+-- charge; the audit trail behind projects.credit_usd.
+CREATE TABLE credit_ledger (
+	id         INTEGER PRIMARY KEY AUTOINCREMENT,
+	project_id TEXT NOT NULL REFERENCES projects (id),
+	amount_usd REAL NOT NULL,
+	note       TEXT NOT NULL DEFAULT '',
+	time       INTEGER NOT NULL
+);
+CREATE INDEX credit_ledger_project ON credit_ledger (project_id, time);
+`,
+	},
+	{
+		name: "key secrets, quotas and budgets",
+		sql: `
+ALTER TABLE keys ADD COLUMN daily_requests INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE keys ADD COLUMN daily_tokens   INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE keys ADD COLUMN budget_usd     REAL NOT NULL DEFAULT 0;
+ALTER TABLE keys ADD COLUMN budget_period  TEXT NOT NULL DEFAULT '';
+ALTER TABLE keys ADD COLUMN updated_at     INTEGER NOT NULL DEFAULT 0;
+
+-- Every secret a key has: the current one (expires_at 0, mirroring
+-- keys.hash) and those replaced by a rotation, which keep working until
+-- expires_at. Holding them all here makes the primary key refuse a hash
+-- that any key, current or in grace, already answers to.
+CREATE TABLE key_secrets (
+	hash       TEXT PRIMARY KEY,
+	key_id     TEXT NOT NULL REFERENCES keys (id) ON DELETE CASCADE,
+	prefix     TEXT NOT NULL DEFAULT '',
+	expires_at INTEGER NOT NULL DEFAULT 0
+);
+CREATE INDEX key_secrets_key ON key_secrets (key_id);
+INSERT INTO key_secrets (hash, key_id, prefix, expires_at)
+	SELECT hash, id, prefix, 0 FROM keys;
+
+-- The admin API lists a project's keys, newest first.
+CREATE INDEX keys_project ON keys (project, created_at);
+`,
+	},
+	{
+		name: "request indexes for reporting",
+		sql: `
+-- Usage summaries, the request log and the counters rebuilt on start
+-- filter by project or provider over a time range.
+CREATE INDEX requests_project ON requests (project, time);
+CREATE INDEX requests_provider ON requests (provider, time);
+`,
+	},
 }
 
 // Column lists shared by the inserts and selects, in Row and Key field
@@ -97,11 +171,29 @@ const (
 	reasoning_tokens, usage_estimated, cost_usd, saved_usd, price_unknown,
 	latency_ms, ttft_ms, client_cancelled`
 	rowColumnCount = 32
-
-	keyColumns = `id, name, project, owner, prefix, hash, models, rpm, tpm,
-	concurrency, status, expires_at, created_at, metadata`
-	keyColumnCount = 14
 )
+
+// keyColumnNames is a slice rather than a string so the key lookup can
+// qualify each column for its join with key_secrets.
+var keyColumnNames = []string{
+	"id", "name", "project", "owner", "prefix", "hash", "models", "rpm", "tpm",
+	"concurrency", "daily_requests", "daily_tokens", "budget_usd", "budget_period",
+	"status", "expires_at", "created_at", "updated_at", "metadata",
+}
+
+var (
+	keyColumns     = strings.Join(keyColumnNames, ", ")
+	keyColumnCount = len(keyColumnNames)
+)
+
+// qualified prefixes each column with table, as in "k.id, k.name".
+func qualified(table string, columns []string) string {
+	q := make([]string, len(columns))
+	for i, c := range columns {
+		q[i] = table + "." + c
+	}
+	return strings.Join(q, ", ")
+}
 
 // migrate brings db up to the latest schema version. Each step reads
 // user_version inside its own immediate transaction, so two processes

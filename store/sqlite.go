@@ -86,8 +86,16 @@ func (s *SQLite) init(ctx context.Context) error {
 		return err
 	}
 	var err error
+	// The current secret is keys.hash; a rotated-out secret is found in
+	// key_secrets while its grace lasts. Both branches are indexed
+	// equality lookups, so authentication stays one cheap query.
 	if s.lookupKey, err = s.db.PrepareContext(ctx,
-		`SELECT `+keyColumns+` FROM keys WHERE hash = ?`); err != nil {
+		`SELECT `+keyColumns+` FROM keys WHERE hash = ?
+		 UNION ALL
+		 SELECT `+qualified("k", keyColumnNames)+`
+		   FROM key_secrets s JOIN keys k ON k.id = s.key_id
+		  WHERE s.hash = ? AND s.expires_at > ?
+		 LIMIT 1`); err != nil {
 		return fmt.Errorf("preparing key lookup: %w", err)
 	}
 	if s.insertRow, err = s.db.PrepareContext(ctx,
@@ -102,14 +110,16 @@ func (s *SQLite) init(ctx context.Context) error {
 	return nil
 }
 
-// LookupKey implements Store with one indexed lookup on keys.hash.
+// LookupKey implements Store with one indexed lookup on the current
+// secret's hash, falling back to secrets still in their rotation grace.
+// Expired grace secrets are not found.
 func (s *SQLite) LookupKey(ctx context.Context, hash string) (*Key, error) {
-	s.mu.RLock()
-	defer s.mu.RUnlock()
-	if s.closed {
-		return nil, ErrClosed
+	release, err := s.use()
+	if err != nil {
+		return nil, err
 	}
-	k, err := scanKey(s.lookupKey.QueryRowContext(ctx, hash))
+	defer release()
+	k, err := scanKey(s.lookupKey.QueryRowContext(ctx, hash, hash, now().UnixNano()))
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, ErrNotFound
 	}
@@ -120,44 +130,64 @@ func (s *SQLite) LookupKey(ctx context.Context, hash string) (*Key, error) {
 }
 
 // InsertKey implements Store. A zero CreatedAt is stored as the current
-// time and an empty Status as "active"; k itself is not modified.
+// time and an empty Status as "active"; other fields are stored as given,
+// without the validation CreateKey applies, and k itself is not modified.
 func (s *SQLite) InsertKey(ctx context.Context, k *Key) error {
 	if k == nil || k.ID == "" || k.Hash == "" {
 		return errors.New("inserting key: id and hash are required")
 	}
-	s.mu.RLock()
-	defer s.mu.RUnlock()
-	if s.closed {
-		return ErrClosed
+	release, err := s.use()
+	if err != nil {
+		return err
 	}
-	created := k.CreatedAt
-	if created.IsZero() {
-		created = time.Now()
+	defer release()
+	stored := *k
+	if stored.CreatedAt.IsZero() {
+		stored.CreatedAt = now()
 	}
-	status := k.Status
-	if status == "" {
-		status = KeyActive
+	if stored.Status == "" {
+		stored.Status = KeyActive
 	}
+	tx, err := s.db.BeginTx(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("inserting key %s: beginning transaction: %w", k.ID, err)
+	}
+	defer tx.Rollback() // no-op after Commit
+	if err := insertKey(ctx, tx, &stored); err != nil {
+		return fmt.Errorf("inserting key %s: %w", k.ID, err)
+	}
+	if err := tx.Commit(); err != nil {
+		return fmt.Errorf("inserting key %s: committing: %w", k.ID, err)
+	}
+	return nil
+}
+
+// insertKey writes k and its current secret in tx. A taken id or hash
+// (current or in grace, of any key) is ErrExists.
+func insertKey(ctx context.Context, tx *sql.Tx, k *Key) error {
 	models, err := marshalJSON(k.Models, len(k.Models) == 0, "[]")
 	if err != nil {
-		return fmt.Errorf("inserting key: encoding models: %w", err)
+		return fmt.Errorf("encoding models: %w", err)
 	}
 	meta, err := marshalJSON(k.Metadata, len(k.Metadata) == 0, "{}")
 	if err != nil {
-		return fmt.Errorf("inserting key: encoding metadata: %w", err)
+		return fmt.Errorf("encoding metadata: %w", err)
 	}
-	_, err = s.db.ExecContext(ctx,
+	_, err = tx.ExecContext(ctx,
 		`INSERT INTO keys (`+keyColumns+`) VALUES (`+placeholders(keyColumnCount)+`)`,
 		k.ID, k.Name, k.Project, k.Owner, k.Prefix, k.Hash, models,
-		k.RPM, k.TPM, k.Concurrency, status,
-		toNanos(k.ExpiresAt), toNanos(created), meta)
+		k.RPM, k.TPM, k.Concurrency, k.DailyRequests, k.DailyTokens,
+		k.BudgetUSD, k.BudgetPeriod, k.Status,
+		toNanos(k.ExpiresAt), toNanos(k.CreatedAt), toNanos(k.UpdatedAt), meta)
+	if err == nil {
+		_, err = tx.ExecContext(ctx,
+			`INSERT INTO key_secrets (hash, key_id, prefix, expires_at) VALUES (?, ?, ?, 0)`,
+			k.Hash, k.ID, k.Prefix)
+	}
 	if isUniqueViolation(err) {
-		return fmt.Errorf("inserting key %s: %w", k.ID, ErrExists)
+		return ErrExists
 	}
-	if err != nil {
-		return fmt.Errorf("inserting key %s: %w", k.ID, err)
-	}
-	return nil
+	return err
 }
 
 // WriteRows implements Store: one immediate transaction for the batch.
@@ -165,11 +195,11 @@ func (s *SQLite) WriteRows(ctx context.Context, rows []Row) error {
 	if len(rows) == 0 {
 		return nil
 	}
-	s.mu.RLock()
-	defer s.mu.RUnlock()
-	if s.closed {
-		return ErrClosed
+	release, err := s.use()
+	if err != nil {
+		return err
 	}
+	defer release()
 	tx, err := s.db.BeginTx(ctx, nil)
 	if err != nil {
 		return fmt.Errorf("writing rows: beginning transaction: %w", err)
@@ -202,11 +232,11 @@ func (s *SQLite) WriteRows(ctx context.Context, rows []Row) error {
 
 // Request implements Store.
 func (s *SQLite) Request(ctx context.Context, id string) (*Row, error) {
-	s.mu.RLock()
-	defer s.mu.RUnlock()
-	if s.closed {
-		return nil, ErrClosed
+	release, err := s.use()
+	if err != nil {
+		return nil, err
 	}
+	defer release()
 	r, err := scanRow(s.getRequest.QueryRowContext(ctx, id))
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, ErrNotFound
@@ -215,6 +245,17 @@ func (s *SQLite) Request(ctx context.Context, id string) (*Row, error) {
 		return nil, fmt.Errorf("reading request %s: %w", id, err)
 	}
 	return r, nil
+}
+
+// use admits one call: it holds Close off until release is called, and
+// fails with ErrClosed once the store is closed.
+func (s *SQLite) use() (release func(), err error) {
+	s.mu.RLock()
+	if s.closed {
+		s.mu.RUnlock()
+		return nil, ErrClosed
+	}
+	return s.mu.RUnlock, nil
 }
 
 // Close implements Store. It waits for calls in flight and checkpoints
@@ -277,19 +318,22 @@ func scanRow(sc scanner) (*Row, error) {
 
 func scanKey(sc scanner) (*Key, error) {
 	var (
-		k                  Key
-		models, meta       string
-		expires, createdAt int64
+		k                             Key
+		models, meta                  string
+		expires, createdAt, updatedAt int64
 	)
 	err := sc.Scan(
 		&k.ID, &k.Name, &k.Project, &k.Owner, &k.Prefix, &k.Hash, &models,
-		&k.RPM, &k.TPM, &k.Concurrency, &k.Status, &expires, &createdAt, &meta,
+		&k.RPM, &k.TPM, &k.Concurrency, &k.DailyRequests, &k.DailyTokens,
+		&k.BudgetUSD, &k.BudgetPeriod, &k.Status, &expires, &createdAt, &updatedAt,
+		&meta,
 	)
 	if err != nil {
 		return nil, err
 	}
 	k.ExpiresAt = fromNanos(expires)
 	k.CreatedAt = fromNanos(createdAt)
+	k.UpdatedAt = fromNanos(updatedAt)
 	if err := json.Unmarshal([]byte(models), &k.Models); err != nil {
 		return nil, fmt.Errorf("decoding models: %w", err)
 	}

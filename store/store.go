@@ -1,11 +1,19 @@
 // Package store persists what the gateway must remember: one usage row per
-// client request and the gateway keys clients authenticate with.
+// client request, the gateway keys clients authenticate with, and the
+// projects (teams or customers) those keys belong to, with their credit
+// ledger.
 //
 // Store is the seam; SQLite (cgo, WAL mode) is the embedded implementation
 // and other backends implement the same interface. Rows never go to the
 // store on the request path: handlers Enqueue them on a Writer, which
 // batches them into one transaction each. Key lookups are on the request
 // path, so they are a single prepared, indexed query.
+//
+// Administration is on *SQLite rather than in Store, so other backends
+// need not implement it: projects and their credit ledger
+// (projects.go), the key lifecycle of create, update, rotate and revoke
+// (keys.go), and the reports behind the admin API (usage.go,
+// requests.go). Invalid input is ErrInvalid naming the field.
 //
 // Shared ties a Store and its Writer to a lease count so that a config
 // reload can let go of the handle while long streams still hold it.
@@ -33,7 +41,21 @@ var (
 	// Opening it anyway could write rows the newer schema does not expect,
 	// so the store refuses rather than guesses.
 	ErrSchemaTooNew = errors.New("database schema is newer than this build")
+	// ErrInvalid means the caller passed a value the store refuses. It is
+	// always wrapped with the offending field, as in
+	// "invalid: name: must not be empty", so the admin API can hand the
+	// message to the user unchanged; *FieldError carries the field apart.
+	ErrInvalid = errors.New("invalid")
 )
+
+// now is the store's clock. It is a variable so tests can move time past
+// a rotation grace period without sleeping; nothing else assigns it.
+var now = time.Now
+
+// stamp is the current time as the store records it: UTC, whole
+// nanoseconds, no monotonic reading, so a value written back into a
+// caller's struct equals the one read back later.
+func stamp() time.Time { return fromNanos(now().UnixNano()) }
 
 // Request statuses recorded in Row.Status.
 const (
@@ -107,11 +129,21 @@ type Key struct {
 	Prefix                string   // first 8 chars of the secret, for display
 	Hash                  string   // hex sha256 of the secret
 	Models                []string // glob patterns; empty = all (JSON column)
-	RPM, TPM, Concurrency int64
-	Status                string    // "active", "suspended", "past_due", "revoked"
-	ExpiresAt             time.Time // zero = never
-	CreatedAt             time.Time
-	Metadata              map[string]string // JSON column
+	RPM, TPM, Concurrency int64    // 0 = no limit
+	// Quotas per calendar day; 0 = no quota.
+	DailyRequests, DailyTokens int64
+	// BudgetUSD caps spend per BudgetPeriod ("day", "week", "month",
+	// "total"); 0 = no budget.
+	BudgetUSD    float64
+	BudgetPeriod string
+	Status       string    // "active", "suspended", "past_due", "revoked"
+	ExpiresAt    time.Time // zero = never
+	CreatedAt    time.Time
+	// UpdatedAt is when the key was last created, changed, rotated or
+	// revoked through the store's key methods; zero for a key written by
+	// InsertKey without one and never changed since.
+	UpdatedAt time.Time
+	Metadata  map[string]string // JSON column
 }
 
 // Store is the persistence seam; SQLite is the embedded implementation,
@@ -119,7 +151,9 @@ type Key struct {
 // concurrent use.
 type Store interface {
 	// LookupKey returns the key whose secret hashes to hash (hex sha256),
-	// or ErrNotFound. It returns keys in any status; deciding whether a
+	// or ErrNotFound. The secret may be the key's current one or one
+	// replaced by a rotation whose grace has not ended; Key.Hash is always
+	// the current one. It returns keys in any status; deciding whether a
 	// suspended or expired key may pass is the caller's policy.
 	LookupKey(ctx context.Context, hash string) (*Key, error)
 	// InsertKey stores a new key, or fails with ErrExists when its id or

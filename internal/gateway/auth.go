@@ -8,7 +8,9 @@ import (
 	"errors"
 	"net/http"
 	"strings"
+	"time"
 
+	"github.com/llmgate/llmgate/internal/limits"
 	"github.com/llmgate/llmgate/store"
 )
 
@@ -18,6 +20,8 @@ type StaticKey struct {
 	Name   string
 	// Models are glob patterns the key may use; empty allows all.
 	Models []string
+	// Limits are the key's own limits (0 fields inherit the defaults).
+	Limits limits.Limits
 }
 
 // Principal is the authenticated caller.
@@ -26,6 +30,8 @@ type Principal struct {
 	Name    string
 	Project string
 	Models  []string
+	// Limits are the key's own; ProjectLimits its project's defaults.
+	Limits, ProjectLimits limits.Limits
 
 	hash [32]byte
 }
@@ -73,30 +79,87 @@ func (g *Gateway) authenticate(ctx context.Context, r *http.Request) (*Principal
 	if g.cfg.Store == nil {
 		return nil, errBadKey
 	}
-	k, err := g.cfg.Store.Store.LookupKey(ctx, hex.EncodeToString(h[:]))
+	hexHash := hex.EncodeToString(h[:])
+	now := g.now()
+	cached, fresh, usable := g.keyCache.get(hexHash, now)
+	if fresh {
+		return cached.p, cached.authErr
+	}
+	e, err := g.lookupStored(ctx, hexHash, now)
 	if err != nil {
-		if errors.Is(err, store.ErrNotFound) {
-			return nil, errBadKey
+		if usable {
+			// The database hiccupped: keep answering as it last did.
+			g.log.Warn("key lookup failed; serving the cached answer", zapErr(err))
+			return cached.p, cached.authErr
 		}
 		g.log.Error("looking up gateway key", zapErr(err))
 		return nil, &authError{http.StatusServiceUnavailable, errUpstream, "store_unavailable",
 			"the gateway could not check the key right now; retry shortly"}
 	}
+	g.keyCache.put(hexHash, e)
+	return e.p, e.authErr
+}
+
+// lookupStored resolves a stored key and its project to a principal or a
+// refusal; an error means the store could not answer.
+func (g *Gateway) lookupStored(ctx context.Context, hexHash string, now time.Time) (keyEntry, error) {
+	e := keyEntry{at: now}
+	k, err := g.cfg.Store.Store.LookupKey(ctx, hexHash)
+	if errors.Is(err, store.ErrNotFound) {
+		e.authErr = errBadKey
+		return e, nil
+	}
+	if err != nil {
+		return e, err
+	}
 	switch k.Status {
 	case "", "active":
 	case "revoked":
-		return nil, &authError{http.StatusUnauthorized, errAuthentication, "invalid_api_key", "this gateway key was revoked"}
+		e.authErr = &authError{http.StatusUnauthorized, errAuthentication, "invalid_api_key", "this gateway key was revoked"}
+		return e, nil
 	case "suspended":
-		return nil, &authError{http.StatusPaymentRequired, errBilling, "account_suspended", "this key's account is suspended; contact your gateway admin"}
+		e.authErr = &authError{http.StatusPaymentRequired, errBilling, "account_suspended", "this key is suspended; contact your gateway admin"}
+		return e, nil
 	case "past_due":
-		return nil, &authError{http.StatusPaymentRequired, errBilling, "payment_required", "this key's account is past due; settle the balance to resume"}
+		e.authErr = &authError{http.StatusPaymentRequired, errBilling, "payment_required", "this key's account is past due; settle the balance to resume"}
+		return e, nil
 	default:
-		return nil, errBadKey
+		e.authErr = errBadKey
+		return e, nil
 	}
-	if !k.ExpiresAt.IsZero() && !g.now().Before(k.ExpiresAt) {
-		return nil, &authError{http.StatusUnauthorized, errAuthentication, "invalid_api_key", "this gateway key has expired"}
+	if !k.ExpiresAt.IsZero() && !now.Before(k.ExpiresAt) {
+		e.authErr = &authError{http.StatusUnauthorized, errAuthentication, "invalid_api_key", "this gateway key has expired"}
+		return e, nil
 	}
-	return &Principal{KeyID: k.ID, Name: k.Name, Project: k.Project, Models: k.Models}, nil
+	p := &Principal{KeyID: k.ID, Name: k.Name, Project: k.Project, Models: k.Models,
+		Limits: limits.Limits{RPM: k.RPM, TPM: k.TPM, Concurrency: k.Concurrency}}
+	if k.Project != "" {
+		if ps, ok := g.cfg.Store.Store.(projectGetter); ok {
+			pr, err := ps.GetProject(ctx, k.Project)
+			switch {
+			case errors.Is(err, store.ErrNotFound):
+			case err != nil:
+				return e, err
+			case pr.Status == "suspended":
+				e.authErr = &authError{http.StatusPaymentRequired, errBilling, "account_suspended",
+					"project " + pr.Name + " is suspended; contact your gateway admin"}
+				return e, nil
+			case pr.Status == "past_due":
+				e.authErr = &authError{http.StatusPaymentRequired, errBilling, "payment_required",
+					"project " + pr.Name + " is past due; settle the balance to resume"}
+				return e, nil
+			default:
+				p.ProjectLimits = limits.Limits{RPM: pr.Limits.RPM, TPM: pr.Limits.TPM, Concurrency: pr.Limits.Concurrency}
+			}
+		}
+	}
+	e.p = p
+	return e, nil
+}
+
+// projectGetter is implemented by stores that keep projects.
+type projectGetter interface {
+	GetProject(ctx context.Context, id string) (*store.Project, error)
 }
 
 // allows reports whether the key's scope admits a target. Patterns are

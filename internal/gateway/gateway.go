@@ -13,6 +13,7 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/llmgate/llmgate/internal/catalog"
+	"github.com/llmgate/llmgate/internal/limits"
 	"github.com/llmgate/llmgate/router"
 	"github.com/llmgate/llmgate/store"
 )
@@ -39,6 +40,11 @@ type Config struct {
 	// OnDone, when set, is called with each finished request's row (the
 	// Caddy module uses it to set log placeholders).
 	OnDone func(r *http.Request, row *store.Row)
+	// Limits holds the rate and concurrency buckets (shared across config
+	// generations); nil disables limiting.
+	Limits *limits.Set
+	// DefaultLimits apply to every key that sets none of its own.
+	DefaultLimits limits.Limits
 	// Retry is the retry policy; zero fields take router's defaults.
 	Retry router.RetryPolicy
 	// Now is the clock (tests inject one).
@@ -47,10 +53,11 @@ type Config struct {
 
 // Gateway serves the OpenAI-compatible endpoints.
 type Gateway struct {
-	cfg  Config
-	keys map[[32]byte]*Principal
-	log  *zap.Logger
-	now  func() time.Time
+	cfg      Config
+	keys     map[[32]byte]*Principal
+	keyCache keyCache
+	log      *zap.Logger
+	now      func() time.Time
 }
 
 // New builds a Gateway from cfg.
@@ -71,7 +78,7 @@ func New(cfg Config) *Gateway {
 	g := &Gateway{cfg: cfg, log: cfg.Logger, now: cfg.Now, keys: map[[32]byte]*Principal{}}
 	for _, k := range cfg.Keys {
 		h := hashSecret(k.Secret)
-		g.keys[h] = &Principal{KeyID: "static:" + k.Name, Name: k.Name, Models: k.Models, hash: h}
+		g.keys[h] = &Principal{KeyID: "static:" + k.Name, Name: k.Name, Models: k.Models, Limits: k.Limits, hash: h}
 	}
 	return g
 }

@@ -25,6 +25,7 @@ import (
 	"time"
 
 	"github.com/llmgate/llmgate/internal/gateway"
+	"github.com/llmgate/llmgate/internal/limits"
 	"github.com/llmgate/llmgate/providers"
 	_ "github.com/llmgate/llmgate/providers/openai"
 	"github.com/llmgate/llmgate/router"
@@ -190,6 +191,7 @@ type acctSpec struct {
 type harnessOpts struct {
 	accounts []acctSpec
 	retry    router.RetryPolicy
+	limits   limits.Limits
 	keys     []gateway.StaticKey
 	maxBody  int64
 	onDone   func(*http.Request, *store.Row)
@@ -240,7 +242,8 @@ func newHarness(t testing.TB, o harnessOpts) *harness {
 	if keys == nil {
 		keys = []gateway.StaticKey{{Secret: testGatewayKey, Name: "t"}}
 	}
-	gw := gateway.New(gateway.Config{Router: router.New(accts), Keys: keys, Store: shared, MaxBody: o.maxBody, OnDone: o.onDone, Retry: o.retry})
+	gw := gateway.New(gateway.Config{Router: router.New(accts), Keys: keys, Store: shared, MaxBody: o.maxBody, OnDone: o.onDone, Retry: o.retry,
+		Limits: limits.NewSet(), DefaultLimits: o.limits})
 	h := &harness{t: t, gw: gw, db: db, shared: shared}
 	h.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if !gw.Handle(w, r) {

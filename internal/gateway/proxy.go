@@ -12,6 +12,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/llmgate/llmgate/internal/limits"
 	"github.com/llmgate/llmgate/providers"
 	"github.com/llmgate/llmgate/router"
 	"github.com/llmgate/llmgate/store"
@@ -32,6 +33,7 @@ type exchange struct {
 	target    router.Target // the target that answered (or failed last)
 	answered  bool
 	attemptNo int // 1-based number of the running attempt
+	ticket    *limits.Ticket
 	ttft      time.Duration
 }
 
@@ -94,6 +96,9 @@ func (g *Gateway) serveProxy(w http.ResponseWriter, r *http.Request, ep endpoint
 	x.req = pk
 	x.row.RequestedModel = pk.model
 	x.row.Stream = pk.stream
+	if !x.admit() {
+		return
+	}
 	targets, ok := x.plan()
 	if !ok {
 		return

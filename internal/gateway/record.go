@@ -151,6 +151,8 @@ func (x *exchange) record() {
 		row.CostUSD = roundUSD(usd)
 		row.PriceUnknown = !known
 	}
+	// Reconcile the token bucket with what the request really used.
+	x.ticket.Done(u.PromptTokens+u.CompletionTokens, x.g.now())
 	row.LatencyMS = float64(x.g.now().Sub(x.start).Microseconds()) / 1000
 	row.TTFTMS = float64(x.ttft.Microseconds()) / 1000
 	if x.g.cfg.OnDone != nil {

@@ -1,0 +1,194 @@
+package caddymodule
+
+import (
+	"context"
+	"math"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/llmgate/llmgate/store"
+)
+
+// projectJSON is the project object of the admin API.
+type projectJSON struct {
+	ID         string            `json:"id"`
+	Name       string            `json:"name"`
+	Status     string            `json:"status"`
+	CreditUSD  float64           `json:"credit_usd"`
+	Limits     limitsJSON        `json:"limits"`
+	Quotas     quotasJSON        `json:"quotas"`
+	Budget     budgetJSON        `json:"budget"`
+	PaidPolicy string            `json:"paid_policy"`
+	CreatedAt  time.Time         `json:"created_at"`
+	Metadata   map[string]string `json:"metadata"`
+}
+
+type projectInput struct {
+	ID     *string `json:"id"`
+	Name   *string `json:"name"`
+	Status *string `json:"status"`
+	Limits *struct {
+		RPM         *int64 `json:"rpm"`
+		TPM         *int64 `json:"tpm"`
+		Concurrency *int64 `json:"concurrency"`
+	} `json:"limits"`
+	Quotas *struct {
+		DailyRequests *int64 `json:"daily_requests"`
+		DailyTokens   *int64 `json:"daily_tokens"`
+	} `json:"quotas"`
+	Budget *struct {
+		USD    *float64 `json:"usd"`
+		Period *string  `json:"period"`
+	} `json:"budget"`
+	PaidPolicy *string            `json:"paid_policy"`
+	Metadata   *map[string]string `json:"metadata"`
+}
+
+func (in *projectInput) apply(p *store.Project, creating bool) error {
+	if in.ID != nil {
+		if !creating {
+			return badField("id", "cannot be changed")
+		}
+		p.ID = *in.ID
+	}
+	if in.Name != nil {
+		if strings.TrimSpace(*in.Name) == "" {
+			return badField("name", "must not be empty")
+		}
+		p.Name = *in.Name
+	}
+	if in.Status != nil {
+		if !validStatuses[*in.Status] {
+			return badField("status", "%q is not one of active, suspended, past_due", *in.Status)
+		}
+		p.Status = *in.Status
+	}
+	if l := in.Limits; l != nil {
+		for f, v := range map[string]*int64{"limits.rpm": l.RPM, "limits.tpm": l.TPM, "limits.concurrency": l.Concurrency} {
+			if v != nil && *v < 0 {
+				return badField(f, "must not be negative")
+			}
+		}
+		if l.RPM != nil {
+			p.Limits.RPM = *l.RPM
+		}
+		if l.TPM != nil {
+			p.Limits.TPM = *l.TPM
+		}
+		if l.Concurrency != nil {
+			p.Limits.Concurrency = *l.Concurrency
+		}
+	}
+	if q := in.Quotas; q != nil && ((q.DailyRequests != nil && *q.DailyRequests != 0) || (q.DailyTokens != nil && *q.DailyTokens != 0)) {
+		return badField("quotas", "daily quotas are not available in this version of llmgate")
+	}
+	if b := in.Budget; b != nil && b.USD != nil && *b.USD != 0 {
+		return badField("budget", "budgets are not available in this version of llmgate")
+	}
+	if in.PaidPolicy != nil && *in.PaidPolicy != "" && *in.PaidPolicy != "none" {
+		return badField("paid_policy", "credit policies are not available in this version of llmgate")
+	}
+	if in.Metadata != nil {
+		p.Metadata = *in.Metadata
+	}
+	return nil
+}
+
+func projectView(ctx context.Context, st adminStore, p *store.Project, now time.Time) projectJSON {
+	v := projectJSON{ID: p.ID, Name: p.Name, Status: p.Status, CreditUSD: p.CreditUSD,
+		Limits: limitsJSON{p.Limits.RPM, p.Limits.TPM, p.Limits.Concurrency},
+		Quotas: quotasJSON{p.Limits.DailyRequests, p.Limits.DailyTokens},
+		Budget: budgetJSON{USD: p.BudgetUSD, Period: p.BudgetPeriod}, PaidPolicy: p.PaidPolicy, CreatedAt: p.CreatedAt, Metadata: p.Metadata}
+	if v.PaidPolicy == "" {
+		v.PaidPolicy = "none"
+	}
+	if v.Metadata == nil {
+		v.Metadata = map[string]string{}
+	}
+	if tot, err := st.ProjectTotals(ctx, p.ID, periodStart(p.BudgetPeriod, now)); err == nil {
+		v.Budget.SpentUSD = tot.CostUSD
+	}
+	return v
+}
+
+// serveProjects handles /llmgate/projects, /llmgate/projects/{id} and
+// /llmgate/projects/{id}/credits.
+func serveProjects(w http.ResponseWriter, r *http.Request, rest string) error {
+	st, hs, err := liveStore()
+	if err != nil {
+		return answerError(w, err)
+	}
+	ctx, now := r.Context(), time.Now()
+	id, action, _ := strings.Cut(rest, "/")
+	switch {
+	case id == "" && r.Method == http.MethodGet:
+		flushRows(hs)
+		ps, err := st.ListProjects(ctx)
+		if err != nil {
+			return answerError(w, err)
+		}
+		out := make([]projectJSON, 0, len(ps))
+		for i := range ps {
+			out = append(out, projectView(ctx, st, &ps[i], now))
+		}
+		return writeJSON(w, http.StatusOK, map[string]any{"data": out})
+	case id == "" && r.Method == http.MethodPost:
+		var in projectInput
+		if err := decode(r, &in); err != nil {
+			return answerError(w, err)
+		}
+		if in.Name == nil {
+			return answerError(w, badField("name", "is required"))
+		}
+		p := &store.Project{Status: "active", PaidPolicy: "none"}
+		if err := in.apply(p, true); err != nil {
+			return answerError(w, err)
+		}
+		if err := st.CreateProject(ctx, p); err != nil {
+			return answerError(w, err)
+		}
+		return writeJSON(w, http.StatusCreated, projectView(ctx, st, p, now))
+	case id != "" && action == "" && r.Method == http.MethodGet:
+		flushRows(hs)
+		p, err := st.GetProject(ctx, id)
+		if err != nil {
+			return answerError(w, err)
+		}
+		return writeJSON(w, http.StatusOK, projectView(ctx, st, p, now))
+	case id != "" && action == "" && r.Method == http.MethodPatch:
+		p, err := st.GetProject(ctx, id)
+		if err != nil {
+			return answerError(w, err)
+		}
+		var in projectInput
+		if err := decode(r, &in); err != nil {
+			return answerError(w, err)
+		}
+		if err := in.apply(p, false); err != nil {
+			return answerError(w, err)
+		}
+		if err := st.UpdateProject(ctx, p); err != nil {
+			return answerError(w, err)
+		}
+		invalidate(hs) // a suspended project's keys stop at once
+		return writeJSON(w, http.StatusOK, projectView(ctx, st, p, now))
+	case id != "" && action == "credits" && r.Method == http.MethodPost:
+		var in struct {
+			USD  *float64 `json:"usd"`
+			Note string   `json:"note"`
+		}
+		if err := decode(r, &in); err != nil {
+			return answerError(w, err)
+		}
+		if in.USD == nil || *in.USD == 0 || math.IsNaN(*in.USD) || math.IsInf(*in.USD, 0) {
+			return answerError(w, badField("usd", "is required and must be a non-zero amount (negative to debit)"))
+		}
+		bal, err := st.AddCredit(ctx, id, *in.USD, in.Note)
+		if err != nil {
+			return answerError(w, err)
+		}
+		return writeJSON(w, http.StatusOK, map[string]any{"project": id, "balance_usd": bal})
+	}
+	return answerError(w, &apiError{status: http.StatusMethodNotAllowed, message: r.Method + " is not supported on " + r.URL.Path})
+}

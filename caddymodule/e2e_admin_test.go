@@ -1,0 +1,193 @@
+package caddymodule
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"io"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/openai/openai-go/v3"
+	"github.com/openai/openai-go/v3/option"
+)
+
+func admin(t *testing.T, method, path string, body any) (int, map[string]any) {
+	t.Helper()
+	var rd io.Reader
+	if body != nil {
+		b, _ := json.Marshal(body)
+		rd = bytes.NewReader(b)
+	}
+	req, _ := http.NewRequest(method, "http://localhost:2999"+path, rd)
+	req.Header.Set("Content-Type", "application/json")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	raw, _ := io.ReadAll(resp.Body)
+	var out map[string]any
+	_ = json.Unmarshal(raw, &out)
+	return resp.StatusCode, out
+}
+
+// chatWith sends one chat request with a key through the official SDK.
+func chatWith(key string) error {
+	c := openai.NewClient(option.WithBaseURL(httpAddr+"/v1"), option.WithAPIKey(key), option.WithMaxRetries(0))
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	_, err := c.Chat.Completions.New(ctx, openai.ChatCompletionNewParams{Model: "mock-mini",
+		Messages: []openai.ChatCompletionMessageParamUnion{openai.UserMessage("echo hi")}})
+	return err
+}
+
+func wantAPIError(t *testing.T, what string, err error, status int, typ, code string) {
+	t.Helper()
+	var e *openai.Error
+	if !errors.As(err, &e) || e.StatusCode != status || e.Type != typ || e.Code != code || e.Message == "" {
+		t.Fatalf("%s: got %v, want %d %s/%s", what, err, status, typ, code)
+	}
+}
+
+// Keys and projects made through the admin API work at once through a
+// real Caddy, and every governance refusal reaches the SDK as the right
+// error type.
+func TestE2EAdminKeysAndProjects(t *testing.T) {
+	startGateway(t)
+	code, p := admin(t, "POST", "/llmgate/projects", map[string]any{"name": "acme-" + time.Now().Format("150405.000"), "limits": map[string]any{"rpm": 1000}})
+	if code != 201 || p["id"] == "" {
+		t.Fatalf("create project: %d %v", code, p)
+	}
+	pid := p["id"].(string)
+	code, k := admin(t, "POST", "/llmgate/keys", map[string]any{"name": "ci", "project": pid, "models": []string{"mock-*"}, "limits": map[string]any{"rpm": 3}})
+	secret, _ := k["secret"].(string)
+	if code != 201 || !strings.HasPrefix(secret, "lg_") || len(secret) < 35 || k["prefix"] != secret[:8] {
+		t.Fatalf("create key: %d %v", code, k)
+	}
+	kid := k["id"].(string)
+	if err := chatWith(secret); err != nil {
+		t.Fatalf("a new key does not work: %v", err)
+	}
+	// The secret is shown once: never by show or list.
+	_, shown := admin(t, "GET", "/llmgate/keys/"+kid, nil)
+	_, list := admin(t, "GET", "/llmgate/keys?project="+pid, nil)
+	for _, v := range []map[string]any{shown, list} {
+		b, _ := json.Marshal(v)
+		if strings.Contains(string(b), secret) || strings.Contains(string(b), `"secret"`) {
+			t.Fatalf("a secret leaked after creation: %s", b)
+		}
+	}
+
+	// Scope: 403 permission_error / model_not_allowed.
+	c := openai.NewClient(option.WithBaseURL(httpAddr+"/v1"), option.WithAPIKey(secret), option.WithMaxRetries(0))
+	_, err := c.Chat.Completions.New(context.Background(), openai.ChatCompletionNewParams{Model: "slow",
+		Messages: []openai.ChatCompletionMessageParamUnion{openai.UserMessage("hi")}})
+	wantAPIError(t, "scope", err, 403, "permission_error", "model_not_allowed")
+
+	// Rate limit rpm 3: the first chat and the scope check (admitted, then
+	// refused by scope) used two; the third call passes, the fourth not.
+	for i := 0; i < 2; i++ {
+		err = chatWith(secret)
+	}
+	wantAPIError(t, "rpm", err, 429, "rate_limit_error", "rate_limit_exceeded")
+	// Back to the project's rpm 1000: what was used carries over, so the
+	// key has 996 left at once.
+	if code, out := admin(t, "PATCH", "/llmgate/keys/"+kid, map[string]any{"limits": map[string]any{"rpm": 0}}); code != 200 {
+		t.Fatalf("patch: %d %v", code, out)
+	}
+
+	// Rotation: both secrets work during the grace period.
+	code, rot := admin(t, "POST", "/llmgate/keys/"+kid+"/rotate", map[string]any{"grace": "1h"})
+	newSecret, _ := rot["secret"].(string)
+	if code != 200 || newSecret == "" || newSecret == secret {
+		t.Fatalf("rotate: %d %v", code, rot)
+	}
+	if err := chatWith(secret); err != nil {
+		var e *openai.Error
+		errors.As(err, &e)
+		t.Fatalf("the old secret stopped during its grace period: %v %s", err, e.RawJSON())
+	}
+	if err := chatWith(newSecret); err != nil {
+		t.Fatalf("the new secret does not work: %v", err)
+	}
+	code, _ = admin(t, "POST", "/llmgate/keys/"+kid+"/rotate", map[string]any{"grace": "0s"})
+	if code != 200 {
+		t.Fatalf("rotate without grace: %d", code)
+	}
+	wantAPIError(t, "rotated out", chatWith(newSecret), 401, "authentication_error", "invalid_api_key")
+
+	// Suspending the project stops its keys at once: 402.
+	_, cur := admin(t, "POST", "/llmgate/keys/"+kid+"/rotate", map[string]any{"grace": "0s"})
+	live := cur["secret"].(string)
+	admin(t, "PATCH", "/llmgate/projects/"+pid, map[string]any{"status": "suspended"})
+	wantAPIError(t, "suspended project", chatWith(live), 402, "billing_error", "account_suspended")
+	admin(t, "PATCH", "/llmgate/projects/"+pid, map[string]any{"status": "active"})
+	if err := chatWith(live); err != nil {
+		t.Fatalf("reactivated project: %v", err)
+	}
+
+	// Revocation is immediate: 401.
+	if code, _ := admin(t, "DELETE", "/llmgate/keys/"+kid, nil); code != 200 {
+		t.Fatalf("revoke: %d", code)
+	}
+	wantAPIError(t, "revoked", chatWith(live), 401, "authentication_error", "invalid_api_key")
+
+	// Bad input names the field.
+	for _, c := range []struct {
+		body  map[string]any
+		field string
+	}{
+		{map[string]any{"name": ""}, "name"},
+		{map[string]any{"name": "x", "limits": map[string]any{"rpm": -1}}, "limits.rpm"},
+		{map[string]any{"name": "x", "bogus": 1}, "bogus"},
+		{map[string]any{"name": "x", "expires_at": "someday"}, "expires_at"},
+		{map[string]any{"name": "x", "project": "no-such-project"}, "project"},
+		{map[string]any{"name": "x", "budget": map[string]any{"usd": 5, "period": "month"}}, "budget"},
+	} {
+		code, out := admin(t, "POST", "/llmgate/keys", c.body)
+		e, _ := out["error"].(map[string]any)
+		if code != 400 || e["field"] != c.field || e["message"] == "" {
+			t.Errorf("%v: %d %v, want 400 naming %s", c.body, code, out, c.field)
+		}
+	}
+	if code, _ := admin(t, "GET", "/llmgate/keys/key_nope", nil); code != 404 {
+		t.Errorf("unknown key: %d", code)
+	}
+
+	// Credits and usage.
+	code, cr := admin(t, "POST", "/llmgate/projects/"+pid+"/credits", map[string]any{"usd": 12.5, "note": "top-up"})
+	if code != 200 || cr["balance_usd"] != 12.5 {
+		t.Fatalf("credit: %d %v", code, cr)
+	}
+	code, usage := admin(t, "GET", "/llmgate/usage?from=1h&group_by=key&project="+pid, nil)
+	totals, _ := usage["totals"].(map[string]any)
+	if code != 200 || totals["requests"].(float64) < 5 || totals["cost_usd"].(float64) <= 0 {
+		t.Fatalf("usage: %d %v", code, usage)
+	}
+	code, reqs := admin(t, "GET", "/llmgate/requests?from=1h&limit=2&project="+pid, nil)
+	if data, _ := reqs["data"].([]any); code != 200 || len(data) != 2 || reqs["next"] == "" {
+		t.Fatalf("requests: %d %v", code, reqs)
+	}
+}
+
+// A reload keeps the rate-limit buckets: a key that used its rpm before
+// the reload is still limited after it.
+func TestE2ELimitsSurviveReload(t *testing.T) {
+	tester, up := startGateway(t)
+	code, k := admin(t, "POST", "/llmgate/keys", map[string]any{"name": "reload", "limits": map[string]any{"rpm": 2}})
+	if code != 201 {
+		t.Fatalf("create key: %d %v", code, k)
+	}
+	secret := k["secret"].(string)
+	for i := 0; i < 2; i++ {
+		if err := chatWith(secret); err != nil {
+			t.Fatalf("request %d: %v", i, err)
+		}
+	}
+	tester.InitServer(config(up, "max_body 12MB"), "caddyfile")
+	wantAPIError(t, "after reload", chatWith(secret), 429, "rate_limit_error", "rate_limit_exceeded")
+}
