@@ -107,13 +107,36 @@ func (in *keyInput) apply(k *store.Key, now time.Time) error {
 			k.Concurrency = *l.Concurrency
 		}
 	}
-	// Quotas and budgets are enforced by a later version; storing them
-	// now would promise a protection that is not there.
-	if q := in.Quotas; q != nil && ((q.DailyRequests != nil && *q.DailyRequests != 0) || (q.DailyTokens != nil && *q.DailyTokens != 0)) {
-		return badField("quotas", "daily quotas are not available in this version of llmgate")
+	if q := in.Quotas; q != nil {
+		if q.DailyRequests != nil {
+			if *q.DailyRequests < 0 {
+				return badField("quotas.daily_requests", "must not be negative")
+			}
+			k.DailyRequests = *q.DailyRequests
+		}
+		if q.DailyTokens != nil {
+			if *q.DailyTokens < 0 {
+				return badField("quotas.daily_tokens", "must not be negative")
+			}
+			k.DailyTokens = *q.DailyTokens
+		}
 	}
-	if b := in.Budget; b != nil && b.USD != nil && *b.USD != 0 {
-		return badField("budget", "budgets are not available in this version of llmgate")
+	if b := in.Budget; b != nil {
+		if b.USD != nil {
+			if *b.USD < 0 {
+				return badField("budget.usd", "must not be negative")
+			}
+			k.BudgetUSD = *b.USD
+		}
+		if b.Period != nil {
+			if !validPeriods[*b.Period] {
+				return badField("budget.period", "%q is not one of day, week, month, total", *b.Period)
+			}
+			k.BudgetPeriod = *b.Period
+		}
+		if k.BudgetUSD > 0 && k.BudgetPeriod == "" {
+			k.BudgetPeriod = "month"
+		}
 	}
 	if in.Status != nil {
 		if !validStatuses[*in.Status] {

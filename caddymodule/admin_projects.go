@@ -80,11 +80,36 @@ func (in *projectInput) apply(p *store.Project, creating bool) error {
 			p.Limits.Concurrency = *l.Concurrency
 		}
 	}
-	if q := in.Quotas; q != nil && ((q.DailyRequests != nil && *q.DailyRequests != 0) || (q.DailyTokens != nil && *q.DailyTokens != 0)) {
-		return badField("quotas", "daily quotas are not available in this version of llmgate")
+	if q := in.Quotas; q != nil {
+		if q.DailyRequests != nil {
+			if *q.DailyRequests < 0 {
+				return badField("quotas.daily_requests", "must not be negative")
+			}
+			p.Limits.DailyRequests = *q.DailyRequests
+		}
+		if q.DailyTokens != nil {
+			if *q.DailyTokens < 0 {
+				return badField("quotas.daily_tokens", "must not be negative")
+			}
+			p.Limits.DailyTokens = *q.DailyTokens
+		}
 	}
-	if b := in.Budget; b != nil && b.USD != nil && *b.USD != 0 {
-		return badField("budget", "budgets are not available in this version of llmgate")
+	if b := in.Budget; b != nil {
+		if b.USD != nil {
+			if *b.USD < 0 {
+				return badField("budget.usd", "must not be negative")
+			}
+			p.BudgetUSD = *b.USD
+		}
+		if b.Period != nil {
+			if !validPeriods[*b.Period] {
+				return badField("budget.period", "%q is not one of day, week, month, total", *b.Period)
+			}
+			p.BudgetPeriod = *b.Period
+		}
+		if p.BudgetUSD > 0 && p.BudgetPeriod == "" {
+			p.BudgetPeriod = "month"
+		}
 	}
 	if in.PaidPolicy != nil && *in.PaidPolicy != "" && *in.PaidPolicy != "none" {
 		return badField("paid_policy", "credit policies are not available in this version of llmgate")

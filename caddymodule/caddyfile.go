@@ -3,6 +3,7 @@ package caddymodule
 import (
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/caddyserver/caddy/v2"
 	"github.com/caddyserver/caddy/v2/caddyconfig/caddyfile"
@@ -561,6 +562,15 @@ func parseLimits(d *caddyfile.Dispenser) (*LimitsConfig, error) {
 			l.DailyTokens, err = intArg(d, "limits daily_tokens")
 		case "daily_requests":
 			l.DailyRequests, err = intArg(d, "limits daily_requests")
+		case "zone":
+			var v string
+			if !d.Args(&v) {
+				return nil, d.Errf("limits zone: want an IANA time zone such as Europe/Paris")
+			}
+			if _, e := time.LoadLocation(expand(v)); e != nil {
+				return nil, d.Errf("limits zone: unknown time zone %q", v)
+			}
+			l.Zone = expand(v)
 		case "budget":
 			var v string
 			if !d.Args(&v) {
@@ -571,7 +581,7 @@ func parseLimits(d *caddyfile.Dispenser) (*LimitsConfig, error) {
 				return nil, d.Errf("limits budget: bad value %q: %v", v, err)
 			}
 		default:
-			return nil, d.Errf("limits: unknown option %q (want rpm, tpm, concurrency, daily_requests, daily_tokens or budget)", opt)
+			return nil, d.Errf("limits: unknown option %q (want rpm, tpm, concurrency, daily_requests, daily_tokens, budget or zone)", opt)
 		}
 		if err != nil {
 			return nil, err

@@ -131,7 +131,7 @@ func TestCaddyfileLaterOptionsParseButAreRefused(t *testing.T) {
 	if err == nil {
 		t.Fatal("Validate accepted options that are not implemented yet")
 	}
-	for _, want := range []string{"route", "limits", "remove it to load this config"} {
+	for _, want := range []string{"route", "remove it to load this config"} {
 		if !strings.Contains(err.Error(), want) {
 			t.Errorf("error %q does not mention %q", err, want)
 		}

@@ -146,7 +146,8 @@ func TestE2EAdminKeysAndProjects(t *testing.T) {
 		{map[string]any{"name": "x", "bogus": 1}, "bogus"},
 		{map[string]any{"name": "x", "expires_at": "someday"}, "expires_at"},
 		{map[string]any{"name": "x", "project": "no-such-project"}, "project"},
-		{map[string]any{"name": "x", "budget": map[string]any{"usd": 5, "period": "month"}}, "budget"},
+		{map[string]any{"name": "x", "budget": map[string]any{"usd": 5, "period": "year"}}, "budget.period"},
+		{map[string]any{"name": "x", "quotas": map[string]any{"daily_requests": -1}}, "quotas.daily_requests"},
 	} {
 		code, out := admin(t, "POST", "/llmgate/keys", c.body)
 		e, _ := out["error"].(map[string]any)

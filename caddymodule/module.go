@@ -7,6 +7,7 @@ package caddymodule
 
 import (
 	"net/http"
+	_ "time/tzdata" // quota zones work on machines without a zoneinfo database
 
 	"github.com/caddyserver/caddy/v2"
 	"github.com/caddyserver/caddy/v2/caddyconfig/httpcaddyfile"
@@ -15,6 +16,7 @@ import (
 
 	"github.com/llmgate/llmgate/internal/gateway"
 	"github.com/llmgate/llmgate/internal/limits"
+	"github.com/llmgate/llmgate/internal/spend"
 	"github.com/llmgate/llmgate/router"
 	"github.com/llmgate/llmgate/store"
 
@@ -78,9 +80,10 @@ type Handler struct {
 	// Limits are the default limits of every key that sets none of its
 	// own (a key's project's defaults come in between): rpm and tpm are
 	// token buckets refilled continuously with a burst of one minute's
-	// worth; concurrency caps in-flight requests. daily_requests,
-	// daily_tokens and budget are parsed but not available in this
-	// version; a config that sets them is refused.
+	// worth; concurrency caps in-flight requests; daily_requests and
+	// daily_tokens are quotas per calendar day (UTC unless zone says
+	// otherwise); budget caps a key's spend per day, week, month or in
+	// total.
 	Limits *LimitsConfig `json:"limits,omitempty"`
 
 	// MaxBody is the largest request body accepted, in bytes; larger ones
@@ -91,6 +94,7 @@ type Handler struct {
 	router   *router.Router
 	health   *router.Health
 	limits   *limits.Set
+	meter    *spend.Meter
 	shared   *store.Shared
 	storeKey string
 	logger   *zap.Logger
@@ -241,6 +245,9 @@ type LimitsConfig struct {
 	BudgetUSD     float64 `json:"budget_usd,omitempty"`
 	// BudgetPeriod is day, week, month or total.
 	BudgetPeriod string `json:"budget_period,omitempty"`
+	// Zone is the IANA time zone of the quota day (default UTC); only
+	// the top-level limits block takes it.
+	Zone string `json:"zone,omitempty"`
 }
 
 // CaddyModule returns the Caddy module information.

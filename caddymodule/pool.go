@@ -7,6 +7,7 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/llmgate/llmgate/internal/limits"
+	"github.com/llmgate/llmgate/internal/spend"
 	"github.com/llmgate/llmgate/router"
 	"github.com/llmgate/llmgate/store"
 )
@@ -77,4 +78,24 @@ func acquireLimits() (*limits.Set, error) {
 		return nil, err
 	}
 	return v.(pooledLimits).Set, nil
+}
+
+// meterPool keeps the quota and budget windows (with their in-flight
+// reservations) across reloads; on start they are rebuilt from the rows.
+var meterPool = caddy.NewUsagePool()
+
+const meterKey = "spend"
+
+type pooledMeter struct{ *spend.Meter }
+
+func (pooledMeter) Destruct() error { return nil }
+
+func acquireMeter() (*spend.Meter, error) {
+	v, _, err := meterPool.LoadOrNew(meterKey, func() (caddy.Destructor, error) {
+		return pooledMeter{spend.NewMeter(nil)}, nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return v.(pooledMeter).Meter, nil
 }

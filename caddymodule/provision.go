@@ -15,6 +15,7 @@ import (
 	"github.com/llmgate/llmgate/internal/catalog"
 	"github.com/llmgate/llmgate/internal/gateway"
 	"github.com/llmgate/llmgate/internal/limits"
+	"github.com/llmgate/llmgate/internal/spend"
 	"github.com/llmgate/llmgate/providers"
 	"github.com/llmgate/llmgate/router"
 	"github.com/llmgate/llmgate/store"
@@ -32,18 +33,6 @@ func (m *Handler) notYet() error {
 	var parts []string
 	if len(m.Routes) > 0 {
 		parts = append(parts, "route (smart routing)")
-	}
-	later := func(l *LimitsConfig) bool {
-		return l != nil && (l.DailyTokens > 0 || l.DailyRequests > 0 || l.BudgetUSD > 0)
-	}
-	if later(m.Limits) {
-		parts = append(parts, "daily_requests, daily_tokens and budget in limits (quotas and budgets; rpm, tpm and concurrency work)")
-	}
-	for _, k := range m.Keys {
-		if later(k.Limits) {
-			parts = append(parts, fmt.Sprintf("daily_requests, daily_tokens and budget in key %q's limits (quotas and budgets; rpm, tpm and concurrency work)", k.Name))
-			break
-		}
 	}
 	if m.Limiter != nil {
 		parts = append(parts, "limiter (cluster mode)")
@@ -110,7 +99,7 @@ func (m *Handler) Provision(ctx caddy.Context) error {
 		if len(secret) < minKeyLen {
 			return fmt.Errorf("key %q: secret is %d characters; use at least %d (gateway keys look like lg_ plus 32 random characters)", name, len(secret), minKeyLen)
 		}
-		keys = append(keys, gateway.StaticKey{Secret: secret, Name: name, Models: k.Models, Limits: k.Limits.limits()})
+		keys = append(keys, gateway.StaticKey{Secret: secret, Name: name, Models: k.Models, Limits: k.Limits.limits(), Quotas: k.Limits.quotas()})
 	}
 	if err := m.provisionStore(str); err != nil {
 		return err
@@ -141,7 +130,24 @@ func (m *Handler) Provision(ctx caddy.Context) error {
 		return err
 	}
 	m.limits = set
+	meter, err := acquireMeter()
+	if err != nil {
+		return err
+	}
+	m.meter = meter
+	if src, ok := m.shared.Store.(spend.Source); ok {
+		meter.SetSource(src, m.shared.Writer.Flush)
+	}
+	var zone *time.Location
+	if m.Limits != nil && m.Limits.Zone != "" {
+		if zone, err = time.LoadLocation(m.Limits.Zone); err != nil {
+			return fmt.Errorf("limits zone %q: %w", m.Limits.Zone, err)
+		}
+	}
 	m.gw = gateway.New(gateway.Config{
+		Spend:         meter,
+		DefaultQuotas: m.Limits.quotas(),
+		QuotaZone:     zone,
 		Limits:        set,
 		DefaultLimits: m.Limits.limits(),
 		Retry:         pol,
@@ -308,6 +314,10 @@ func (m *Handler) Cleanup() error {
 		_, _ = limitsPool.Delete(limitsKey)
 		m.limits = nil
 	}
+	if m.meter != nil {
+		_, _ = meterPool.Delete(meterKey)
+		m.meter = nil
+	}
 	if m.health != nil {
 		_, _ = healthPool.Delete(healthKey)
 		m.health = nil
@@ -343,4 +353,13 @@ func (l *LimitsConfig) limits() limits.Limits {
 		return limits.Limits{}
 	}
 	return limits.Limits{RPM: l.RPM, TPM: l.TPM, Concurrency: l.Concurrency}
+}
+
+// quotas converts a limits block's quotas and budget.
+func (l *LimitsConfig) quotas() gateway.Quotas {
+	if l == nil {
+		return gateway.Quotas{}
+	}
+	return gateway.Quotas{DailyRequests: l.DailyRequests, DailyTokens: l.DailyTokens,
+		Budget: spend.Budget{USD: l.BudgetUSD, Period: l.BudgetPeriod}}
 }

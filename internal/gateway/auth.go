@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/llmgate/llmgate/internal/limits"
+	"github.com/llmgate/llmgate/internal/spend"
 	"github.com/llmgate/llmgate/store"
 )
 
@@ -22,6 +23,8 @@ type StaticKey struct {
 	Models []string
 	// Limits are the key's own limits (0 fields inherit the defaults).
 	Limits limits.Limits
+	// Quotas are the key's daily quotas and budget.
+	Quotas Quotas
 }
 
 // Principal is the authenticated caller.
@@ -32,6 +35,10 @@ type Principal struct {
 	Models  []string
 	// Limits are the key's own; ProjectLimits its project's defaults.
 	Limits, ProjectLimits limits.Limits
+	// Quotas are the key's (merged with its project's); ProjectBudget
+	// the project's own budget, held beside the key's.
+	Quotas        Quotas
+	ProjectBudget spend.Budget
 
 	hash [32]byte
 }
@@ -132,7 +139,8 @@ func (g *Gateway) lookupStored(ctx context.Context, hexHash string, now time.Tim
 		return e, nil
 	}
 	p := &Principal{KeyID: k.ID, Name: k.Name, Project: k.Project, Models: k.Models,
-		Limits: limits.Limits{RPM: k.RPM, TPM: k.TPM, Concurrency: k.Concurrency}}
+		Limits: limits.Limits{RPM: k.RPM, TPM: k.TPM, Concurrency: k.Concurrency},
+		Quotas: Quotas{DailyRequests: k.DailyRequests, DailyTokens: k.DailyTokens, Budget: spend.Budget{USD: k.BudgetUSD, Period: k.BudgetPeriod}}}
 	if k.Project != "" {
 		if ps, ok := g.cfg.Store.Store.(projectGetter); ok {
 			pr, err := ps.GetProject(ctx, k.Project)
@@ -150,6 +158,9 @@ func (g *Gateway) lookupStored(ctx context.Context, hexHash string, now time.Tim
 				return e, nil
 			default:
 				p.ProjectLimits = limits.Limits{RPM: pr.Limits.RPM, TPM: pr.Limits.TPM, Concurrency: pr.Limits.Concurrency}
+				// A key without quotas of its own takes its project's.
+				p.Quotas = p.Quotas.merge(Quotas{DailyRequests: pr.Limits.DailyRequests, DailyTokens: pr.Limits.DailyTokens})
+				p.ProjectBudget = spend.Budget{USD: pr.BudgetUSD, Period: pr.BudgetPeriod}
 			}
 		}
 	}

@@ -14,6 +14,7 @@ import (
 
 	"github.com/llmgate/llmgate/internal/catalog"
 	"github.com/llmgate/llmgate/internal/limits"
+	"github.com/llmgate/llmgate/internal/spend"
 	"github.com/llmgate/llmgate/router"
 	"github.com/llmgate/llmgate/store"
 )
@@ -45,6 +46,13 @@ type Config struct {
 	Limits *limits.Set
 	// DefaultLimits apply to every key that sets none of its own.
 	DefaultLimits limits.Limits
+	// Spend enforces daily quotas and budgets (shared across config
+	// generations); nil disables them.
+	Spend *spend.Meter
+	// DefaultQuotas apply to every key that sets none of its own.
+	DefaultQuotas Quotas
+	// QuotaZone is the calendar of the daily quotas (default UTC).
+	QuotaZone *time.Location
 	// Retry is the retry policy; zero fields take router's defaults.
 	Retry router.RetryPolicy
 	// Now is the clock (tests inject one).
@@ -78,7 +86,7 @@ func New(cfg Config) *Gateway {
 	g := &Gateway{cfg: cfg, log: cfg.Logger, now: cfg.Now, keys: map[[32]byte]*Principal{}}
 	for _, k := range cfg.Keys {
 		h := hashSecret(k.Secret)
-		g.keys[h] = &Principal{KeyID: "static:" + k.Name, Name: k.Name, Models: k.Models, Limits: k.Limits, hash: h}
+		g.keys[h] = &Principal{KeyID: "static:" + k.Name, Name: k.Name, Models: k.Models, Limits: k.Limits, Quotas: k.Quotas, hash: h}
 	}
 	return g
 }

@@ -24,8 +24,10 @@ import (
 	"testing"
 	"time"
 
+	"github.com/llmgate/llmgate/internal/catalog"
 	"github.com/llmgate/llmgate/internal/gateway"
 	"github.com/llmgate/llmgate/internal/limits"
+	"github.com/llmgate/llmgate/internal/spend"
 	"github.com/llmgate/llmgate/providers"
 	_ "github.com/llmgate/llmgate/providers/openai"
 	"github.com/llmgate/llmgate/router"
@@ -192,6 +194,7 @@ type harnessOpts struct {
 	accounts []acctSpec
 	retry    router.RetryPolicy
 	limits   limits.Limits
+	catalog  *catalog.Catalog
 	keys     []gateway.StaticKey
 	maxBody  int64
 	onDone   func(*http.Request, *store.Row)
@@ -243,7 +246,7 @@ func newHarness(t testing.TB, o harnessOpts) *harness {
 		keys = []gateway.StaticKey{{Secret: testGatewayKey, Name: "t"}}
 	}
 	gw := gateway.New(gateway.Config{Router: router.New(accts), Keys: keys, Store: shared, MaxBody: o.maxBody, OnDone: o.onDone, Retry: o.retry,
-		Limits: limits.NewSet(), DefaultLimits: o.limits})
+		Limits: limits.NewSet(), DefaultLimits: o.limits, Catalog: o.catalog, Spend: meterFor(db, shared)})
 	h := &harness{t: t, gw: gw, db: db, shared: shared}
 	h.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if !gw.Handle(w, r) {
@@ -441,4 +444,11 @@ func decodeErr(t testing.TB, b []byte) apiErr {
 		t.Fatalf("error body is not JSON: %v: %s", err, b)
 	}
 	return e
+}
+
+// meterFor is a budget and quota meter rebuilt from the harness's rows.
+func meterFor(db *store.SQLite, shared *store.Shared) *spend.Meter {
+	m := spend.NewMeter(db)
+	m.Flush = shared.Writer.Flush
+	return m
 }

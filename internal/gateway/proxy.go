@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/llmgate/llmgate/internal/limits"
+	"github.com/llmgate/llmgate/internal/spend"
 	"github.com/llmgate/llmgate/providers"
 	"github.com/llmgate/llmgate/router"
 	"github.com/llmgate/llmgate/store"
@@ -34,6 +35,7 @@ type exchange struct {
 	answered  bool
 	attemptNo int // 1-based number of the running attempt
 	ticket    *limits.Ticket
+	hold      *spend.Hold
 	ttft      time.Duration
 }
 
@@ -100,7 +102,7 @@ func (g *Gateway) serveProxy(w http.ResponseWriter, r *http.Request, ep endpoint
 		return
 	}
 	targets, ok := x.plan()
-	if !ok {
+	if !ok || !x.reserve(targets) {
 		return
 	}
 	x.run(targets)

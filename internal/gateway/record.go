@@ -151,6 +151,9 @@ func (x *exchange) record() {
 		row.CostUSD = roundUSD(usd)
 		row.PriceUnknown = !known
 	}
+	// Settle the budget reservation to the real cost (failed attempts
+	// cost nothing here: the row's usage is the answer's).
+	x.hold.Settle(row.CostUSD, u.PromptTokens+u.CompletionTokens)
 	// Reconcile the token bucket with what the request really used.
 	x.ticket.Done(u.PromptTokens+u.CompletionTokens, x.g.now())
 	row.LatencyMS = float64(x.g.now().Sub(x.start).Microseconds()) / 1000

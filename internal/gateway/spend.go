@@ -1,0 +1,100 @@
+package gateway
+
+import (
+	"net/http"
+	"strconv"
+	"time"
+
+	"github.com/llmgate/llmgate/internal/spend"
+	"github.com/llmgate/llmgate/internal/tokens"
+	"github.com/llmgate/llmgate/router"
+)
+
+// Quotas and budgets a principal carries (0: inherit).
+type Quotas struct {
+	DailyRequests, DailyTokens int64
+	Budget                     spend.Budget
+}
+
+// merge fills q's zero fields from fallback.
+func (q Quotas) merge(fallback Quotas) Quotas {
+	if q.DailyRequests == 0 {
+		q.DailyRequests = fallback.DailyRequests
+	}
+	if q.DailyTokens == 0 {
+		q.DailyTokens = fallback.DailyTokens
+	}
+	if q.Budget.USD == 0 {
+		q.Budget = fallback.Budget
+	}
+	return q
+}
+
+// defaultMaxOutput is the output assumed for the worst-case cost when
+// neither the request nor the catalogue says how long an answer can be.
+const defaultMaxOutput = 4096
+
+// reserve holds the request's worst-case cost against the key's and the
+// project's budgets and one request (and its estimated prompt) against
+// the key's daily quotas, before any provider sees it.
+func (x *exchange) reserve(targets []router.Target) bool {
+	m := x.g.cfg.Spend
+	if m == nil {
+		return true
+	}
+	p := x.principal
+	q := p.Quotas.merge(x.g.cfg.DefaultQuotas)
+	pol := spend.Policy{KeyID: p.KeyID, Project: p.Project, KeyBudget: q.Budget, ProjectBudget: p.ProjectBudget,
+		DailyRequests: q.DailyRequests, DailyTokens: q.DailyTokens, Zone: x.g.cfg.QuotaZone}
+	if !pol.Active() {
+		return true
+	}
+	est := tokens.EstimatePrompt(x.req.body)
+	hold, denied, err := m.Reserve(x.r.Context(), pol, x.worstCost(targets, est), est, x.g.now())
+	if err != nil {
+		x.g.log.Error("checking budgets and quotas", zapErr(err))
+		x.fail(http.StatusServiceUnavailable, errUpstream, "store_unavailable", "the gateway could not check this key's budget right now; retry shortly", "")
+		return false
+	}
+	if denied == nil {
+		x.hold = hold
+		return true
+	}
+	if denied.RetryAfter > 0 {
+		x.w.Header().Set("Retry-After", strconv.FormatInt(max(1, int64((denied.RetryAfter+time.Second-1)/time.Second)), 10))
+	}
+	if denied.Quota {
+		x.fail(http.StatusTooManyRequests, errRateLimit, "quota_exceeded", denied.Message, "")
+	} else {
+		x.fail(http.StatusPaymentRequired, errBilling, "budget_exceeded", denied.Message, "")
+	}
+	return false
+}
+
+// worstCost is the most the request can cost on any target of its plan:
+// the estimated prompt at the input price plus the longest allowed answer
+// at the output price. A model without a price costs 0 (and is flagged
+// on its row).
+func (x *exchange) worstCost(targets []router.Target, est int64) float64 {
+	worst := 0.0
+	for _, t := range targets {
+		m, ok := x.g.cfg.Catalog.Lookup(t.Model)
+		if !ok {
+			continue
+		}
+		out := x.req.maxOutput()
+		if out <= 0 {
+			out = m.MaxOutput
+		}
+		if out <= 0 {
+			out = defaultMaxOutput
+		}
+		pr := m.Price
+		if m.LongContext != nil && est > m.LongContext.Threshold {
+			pr = m.LongContext.Price
+		}
+		c := (float64(est)*pr.Input + float64(out)*pr.Output) / 1e6
+		worst = max(worst, c)
+	}
+	return worst
+}
