@@ -201,6 +201,7 @@ type harnessOpts struct {
 }
 
 type harness struct {
+	clock  *testClock
 	t      testing.TB
 	gw     *gateway.Gateway
 	srv    *httptest.Server
@@ -245,9 +246,10 @@ func newHarness(t testing.TB, o harnessOpts) *harness {
 	if keys == nil {
 		keys = []gateway.StaticKey{{Secret: testGatewayKey, Name: "t"}}
 	}
-	gw := gateway.New(gateway.Config{Router: router.New(accts), Keys: keys, Store: shared, MaxBody: o.maxBody, OnDone: o.onDone, Retry: o.retry,
+	clock := &testClock{}
+	gw := gateway.New(gateway.Config{Now: clock.now, Router: router.New(accts), Keys: keys, Store: shared, MaxBody: o.maxBody, OnDone: o.onDone, Retry: o.retry,
 		Limits: limits.NewSet(), DefaultLimits: o.limits, Catalog: o.catalog, Spend: meterFor(db, shared)})
-	h := &harness{t: t, gw: gw, db: db, shared: shared}
+	h := &harness{t: t, gw: gw, db: db, shared: shared, clock: clock}
 	h.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if !gw.Handle(w, r) {
 			http.NotFound(w, r)
@@ -452,3 +454,14 @@ func meterFor(db *store.SQLite, shared *store.Shared) *spend.Meter {
 	m.Flush = shared.Writer.Flush
 	return m
 }
+
+// testClock is the real clock plus an offset tests can advance.
+type testClock struct{ off atomic.Int64 }
+
+func (c *testClock) now() time.Time { return time.Now().Add(time.Duration(c.off.Load())) }
+
+// advance moves the gateway's clock forward.
+func (h *harness) advance(d time.Duration) { h.clock.off.Add(int64(d)) }
+
+// swapStore puts s in front of the harness's database for key lookups.
+func (h *harness) swapStore(s store.Store) { h.shared.Store = s }
