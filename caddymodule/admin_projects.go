@@ -111,8 +111,13 @@ func (in *projectInput) apply(p *store.Project, creating bool) error {
 			p.BudgetPeriod = "month"
 		}
 	}
-	if in.PaidPolicy != nil && *in.PaidPolicy != "" && *in.PaidPolicy != "none" {
-		return badField("paid_policy", "credit policies are not available in this version of llmgate")
+	if in.PaidPolicy != nil {
+		switch *in.PaidPolicy {
+		case "none", "all", "premium":
+			p.PaidPolicy = *in.PaidPolicy
+		default:
+			return badField("paid_policy", "%q is not one of none, all, premium", *in.PaidPolicy)
+		}
 	}
 	if in.Metadata != nil {
 		p.Metadata = *in.Metadata
@@ -212,6 +217,14 @@ func serveProjects(w http.ResponseWriter, r *http.Request, rest string) error {
 		bal, err := st.AddCredit(ctx, id, *in.USD, in.Note)
 		if err != nil {
 			return answerError(w, err)
+		}
+		for _, h := range hs {
+			if h.meter != nil {
+				// The gateway re-reads the balance on its next paid request.
+				if pr, err := st.GetProject(ctx, id); err == nil {
+					h.meter.RefreshCredit(pr.ID)
+				}
+			}
 		}
 		return writeJSON(w, http.StatusOK, map[string]any{"project": id, "balance_usd": bal})
 	}

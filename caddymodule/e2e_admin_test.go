@@ -192,3 +192,31 @@ func TestE2ELimitsSurviveReload(t *testing.T) {
 	tester.InitServer(config(up, "max_body 12MB"), "caddyfile")
 	wantAPIError(t, "after reload", chatWith(secret), 429, "rate_limit_error", "rate_limit_exceeded")
 }
+
+// Credits: a project whose policy marks all requests as paid needs a
+// balance; a top-up through the admin API is seen at once, and each
+// request is charged to the ledger at its real cost.
+func TestE2ECredits(t *testing.T) {
+	startGateway(t)
+	code, p := admin(t, "POST", "/llmgate/projects", map[string]any{"name": "paid-" + time.Now().Format("150405.000"), "paid_policy": "all"})
+	if code != 201 {
+		t.Fatalf("create project: %d %v", code, p)
+	}
+	pid := p["id"].(string)
+	_, k := admin(t, "POST", "/llmgate/keys", map[string]any{"name": "paid", "project": pid})
+	secret := k["secret"].(string)
+	wantAPIError(t, "no credit", chatWith(secret), 402, "billing_error", "payment_required")
+	if code, out := admin(t, "POST", "/llmgate/projects/"+pid+"/credits", map[string]any{"usd": 1}); code != 200 || out["balance_usd"] != 1.0 {
+		t.Fatalf("top up: %d %v", code, out)
+	}
+	if err := chatWith(secret); err != nil {
+		t.Fatalf("after a top-up: %v", err)
+	}
+	_, after := admin(t, "GET", "/llmgate/projects/"+pid, nil)
+	if bal := after["credit_usd"].(float64); bal >= 1 || bal < 0.99 {
+		t.Fatalf("balance after one request: %v", bal)
+	}
+	if code, out := admin(t, "PATCH", "/llmgate/projects/"+pid, map[string]any{"paid_policy": "sometimes"}); code != 400 {
+		t.Fatalf("bad policy: %d %v", code, out)
+	}
+}

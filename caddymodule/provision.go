@@ -138,6 +138,9 @@ func (m *Handler) Provision(ctx caddy.Context) error {
 	if src, ok := m.shared.Store.(spend.Source); ok {
 		meter.SetSource(src, m.shared.Writer.Flush)
 	}
+	if cr, ok := m.shared.Store.(spend.Credits); ok {
+		meter.SetCredits(cr)
+	}
 	var zone *time.Location
 	if m.Limits != nil && m.Limits.Zone != "" {
 		if zone, err = time.LoadLocation(m.Limits.Zone); err != nil {

@@ -39,6 +39,8 @@ type Principal struct {
 	// the project's own budget, held beside the key's.
 	Quotas        Quotas
 	ProjectBudget spend.Budget
+	// PaidPolicy is the project's credit policy: "none", "all", "premium".
+	PaidPolicy string
 
 	hash [32]byte
 }
@@ -161,6 +163,7 @@ func (g *Gateway) lookupStored(ctx context.Context, hexHash string, now time.Tim
 				// A key without quotas of its own takes its project's.
 				p.Quotas = p.Quotas.merge(Quotas{DailyRequests: pr.Limits.DailyRequests, DailyTokens: pr.Limits.DailyTokens})
 				p.ProjectBudget = spend.Budget{USD: pr.BudgetUSD, Period: pr.BudgetPeriod}
+				p.PaidPolicy = pr.PaidPolicy
 			}
 		}
 	}

@@ -46,6 +46,9 @@ func (x *exchange) reserve(targets []router.Target) bool {
 	q := p.Quotas.merge(x.g.cfg.DefaultQuotas)
 	pol := spend.Policy{KeyID: p.KeyID, Project: p.Project, KeyBudget: q.Budget, ProjectBudget: p.ProjectBudget,
 		DailyRequests: q.DailyRequests, DailyTokens: q.DailyTokens, Zone: x.g.cfg.QuotaZone}
+	if x.paid(targets) {
+		pol.CreditProject = p.Project
+	}
 	if !pol.Active() {
 		return true
 	}
@@ -63,9 +66,12 @@ func (x *exchange) reserve(targets []router.Target) bool {
 	if denied.RetryAfter > 0 {
 		x.w.Header().Set("Retry-After", strconv.FormatInt(max(1, int64((denied.RetryAfter+time.Second-1)/time.Second)), 10))
 	}
-	if denied.Quota {
+	switch {
+	case denied.Quota:
 		x.fail(http.StatusTooManyRequests, errRateLimit, "quota_exceeded", denied.Message, "")
-	} else {
+	case denied.Credit:
+		x.fail(http.StatusPaymentRequired, errBilling, "payment_required", denied.Message, "")
+	default:
 		x.fail(http.StatusPaymentRequired, errBilling, "budget_exceeded", denied.Message, "")
 	}
 	return false
@@ -97,4 +103,30 @@ func (x *exchange) worstCost(targets []router.Target, est int64) float64 {
 		worst = max(worst, c)
 	}
 	return worst
+}
+
+// PremiumOutputPrice is the output price (USD per 1M tokens) from which
+// a model counts as premium for the "premium" credit policy.
+const PremiumOutputPrice = 10.0
+
+// paid reports whether the project's policy makes this request draw on
+// its credit balance: "all" requests, or "premium" ones (the model asked
+// for lists an output price of $10 per 1M tokens or more: gpt-5, Claude
+// Sonnet and Opus, Gemini Pro…).
+func (x *exchange) paid(targets []router.Target) bool {
+	p := x.principal
+	if p.Project == "" {
+		return false
+	}
+	switch p.PaidPolicy {
+	case "all":
+		return true
+	case "premium":
+		if len(targets) == 0 {
+			return false
+		}
+		m, ok := x.g.cfg.Catalog.Lookup(targets[0].Model)
+		return ok && m.Price.Output >= PremiumOutputPrice
+	}
+	return false
 }

@@ -24,6 +24,14 @@ type Source interface {
 	ProjectTotals(ctx context.Context, project string, since time.Time) (store.Totals, error)
 }
 
+// Credits is the store of project credit balances: read at a window's
+// first use, and charged (durably, in the ledger) as paid requests
+// settle.
+type Credits interface {
+	GetProject(ctx context.Context, id string) (*store.Project, error)
+	AddCredit(ctx context.Context, projectID string, usd float64, note string) (float64, error)
+}
+
 // Budget is a USD cap over a period (day, week, month, total).
 type Budget struct {
 	USD    float64
@@ -39,17 +47,21 @@ type Policy struct {
 	DailyTokens    int64
 	// Zone is the calendar of the quota day (default UTC).
 	Zone *time.Location
+	// CreditProject, when set, makes the request draw on that project's
+	// credit balance (its policy marks the request as paid).
+	CreditProject string
 }
 
 // Active reports whether anything is to be enforced.
 func (p Policy) Active() bool {
-	return p.KeyBudget.USD > 0 || p.ProjectBudget.USD > 0 || p.DailyRequests > 0 || p.DailyTokens > 0
+	return p.KeyBudget.USD > 0 || p.ProjectBudget.USD > 0 || p.DailyRequests > 0 || p.DailyTokens > 0 || p.CreditProject != ""
 }
 
 // Denied explains a refusal.
 type Denied struct {
-	// Quota: a daily quota (429); otherwise a budget (402).
-	Quota bool
+	// Quota: a daily quota (429); Credit: the credit balance (402
+	// payment_required); otherwise a budget (402 budget_exceeded).
+	Quota, Credit bool
 	// Message says what was exceeded, by how much, and when it resets.
 	Message string
 	// RetryAfter is the time to the next reset (zero for total budgets).
@@ -71,6 +83,7 @@ type window struct {
 	resCost  float64
 	resReq   int64
 	resTok   int64
+	balance  float64 // credit windows: the project's balance
 }
 
 // Meter holds the windows.
@@ -79,8 +92,25 @@ type Meter struct {
 	src Source
 	// Flush, when set, is called before a window is loaded so that rows
 	// still queued in the batch writer are counted.
-	Flush func()
-	m     map[windowKey]*window
+	Flush   func()
+	credits Credits
+	m       map[windowKey]*window
+}
+
+// SetCredits sets the store of credit balances.
+func (m *Meter) SetCredits(c Credits) {
+	m.mu.Lock()
+	m.credits = c
+	m.mu.Unlock()
+}
+
+// RefreshCredit makes the next request re-read a project's balance (after
+// a top-up through the admin API); reservations in flight are kept.
+func (m *Meter) RefreshCredit(project string) {
+	w := m.window(windowKey{"credit", project, 0})
+	w.mu.Lock()
+	w.loaded = false
+	w.mu.Unlock()
 }
 
 // NewMeter returns an empty meter reading from src.
@@ -119,8 +149,19 @@ func (m *Meter) load(ctx context.Context, w *window) error {
 		return nil
 	}
 	m.mu.Lock()
-	src, flush := m.src, m.Flush
+	src, flush, credits := m.src, m.Flush, m.credits
 	m.mu.Unlock()
+	if w.key.kind == "credit" {
+		if credits == nil {
+			return fmt.Errorf("no credit store for project %s", w.key.id)
+		}
+		p, err := credits.GetProject(ctx, w.key.id)
+		if err != nil {
+			return fmt.Errorf("reading project %s's credit balance: %w", w.key.id, err)
+		}
+		w.balance, w.loaded = p.CreditUSD, true
+		return nil
+	}
 	if flush != nil {
 		flush()
 	}
@@ -153,11 +194,12 @@ type Hold struct {
 	once   sync.Once
 }
 
-// role is one reservation in one window: a budget's cost or a quota's
-// request and tokens.
+// role is one reservation in one window: a budget's cost, a quota's
+// request and tokens, or a credit balance's cost.
 type role struct {
-	w     *window
-	quota bool
+	w      *window
+	quota  bool
+	credit bool
 }
 
 type check struct {
@@ -165,6 +207,7 @@ type check struct {
 	budget Budget
 	who    string
 	quota  bool
+	credit bool
 	reset  time.Time
 }
 
@@ -191,6 +234,9 @@ func (m *Meter) Reserve(ctx context.Context, p Policy, worstUSD float64, estToke
 	if p.DailyRequests > 0 || p.DailyTokens > 0 {
 		add("key", p.KeyID, Budget{}, true, "this key's")
 	}
+	if p.CreditProject != "" {
+		checks = append(checks, check{w: m.window(windowKey{"credit", p.CreditProject, 0}), credit: true, who: "project " + p.CreditProject + "'s"})
+	}
 	// Lock every window in one fixed order: concurrent requests sharing
 	// windows can neither deadlock nor interleave between check and take.
 	sort.Slice(checks, func(i, j int) bool { return less(checks[i].w.key, checks[j].w.key) })
@@ -212,6 +258,14 @@ func (m *Meter) Reserve(ctx context.Context, p Policy, worstUSD float64, estToke
 	}
 	for _, c := range checks {
 		w := c.w
+		if c.credit {
+			if left := w.balance - w.resCost; left <= 0 || left < worstUSD {
+				return nil, &Denied{Credit: true, Message: fmt.Sprintf(
+					"%s credit balance is $%.4f ($%.4f reserved by requests in flight) and this request may cost up to $%.4f; top up the project's credit",
+					c.who, w.balance, w.resCost, worstUSD)}, nil
+			}
+			continue
+		}
 		if c.quota {
 			if p.DailyRequests > 0 && w.requests+w.resReq+1 > p.DailyRequests {
 				return nil, &Denied{Quota: true, RetryAfter: c.reset.Sub(now), Message: fmt.Sprintf(
@@ -241,7 +295,7 @@ func (m *Meter) Reserve(ctx context.Context, p Policy, worstUSD float64, estToke
 		} else {
 			c.w.resCost += worstUSD
 		}
-		h.roles = append(h.roles, role{c.w, c.quota})
+		h.roles = append(h.roles, role{c.w, c.quota, c.credit})
 	}
 	return h, nil, nil
 }
@@ -258,6 +312,24 @@ func (h *Hold) Settle(usd float64, tokens int64) {
 		for _, r := range h.roles {
 			w := r.w
 			w.mu.Lock()
+			if r.credit {
+				// Charge the ledger durably, under the window's lock so a
+				// refresh never sees the charge twice or not at all.
+				w.resCost -= h.cost
+				if usd > 0 {
+					h.m.mu.Lock()
+					credits := h.m.credits
+					h.m.mu.Unlock()
+					if bal, err := credits.AddCredit(context.Background(), w.key.id, -usd, "usage"); err == nil {
+						w.balance = bal
+					} else {
+						w.balance -= usd
+						w.loaded = false // re-read the truth next time
+					}
+				}
+				w.mu.Unlock()
+				continue
+			}
 			if r.quota {
 				w.resReq--
 				w.resTok -= h.tokens

@@ -108,3 +108,62 @@ func TestProjectBudgetAcrossKeys(t *testing.T) {
 		}
 	}
 }
+
+type fakeCredits struct {
+	mu      sync.Mutex
+	balance float64
+	charges []float64
+}
+
+func (f *fakeCredits) GetProject(context.Context, string) (*store.Project, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return &store.Project{CreditUSD: f.balance}, nil
+}
+
+func (f *fakeCredits) AddCredit(_ context.Context, _ string, usd float64, _ string) (float64, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.balance += usd
+	f.charges = append(f.charges, usd)
+	return f.balance, nil
+}
+
+// Paid requests draw on the project's credit: concurrent requests can
+// never charge more than the balance, each charge lands in the ledger,
+// and a top-up is seen after RefreshCredit.
+func TestCredits(t *testing.T) {
+	cr := &fakeCredits{balance: 0.05}
+	m := NewMeter(&fakeSource{})
+	m.SetCredits(cr)
+	p := Policy{KeyID: "k", Project: "p", CreditProject: "p"}
+	var ok atomic.Int32
+	var wg sync.WaitGroup
+	for i := 0; i < 50; i++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			h, d, err := m.Reserve(context.Background(), p, 0.01, 0, t0)
+			if err != nil || d != nil {
+				if d != nil && !d.Credit {
+					t.Errorf("denial %+v", d)
+				}
+				return
+			}
+			ok.Add(1)
+			h.Settle(0.008, 0)
+		}()
+	}
+	wg.Wait()
+	if cr.balance < -1e-12 || len(cr.charges) != int(ok.Load()) || ok.Load() < 5 {
+		t.Fatalf("balance %.4f after %d charges (%d admitted)", cr.balance, len(cr.charges), ok.Load())
+	}
+	if _, d, _ := m.Reserve(context.Background(), p, 0.01, 0, t0); d == nil || !d.Credit {
+		t.Fatalf("an exhausted balance admitted a request: %+v", d)
+	}
+	cr.AddCredit(context.Background(), "p", 1, "top-up")
+	m.RefreshCredit("p")
+	if _, d, _ := m.Reserve(context.Background(), p, 0.01, 0, t0); d != nil {
+		t.Fatalf("a top-up was not seen: %+v", d)
+	}
+}
