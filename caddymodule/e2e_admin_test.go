@@ -220,3 +220,37 @@ func TestE2ECredits(t *testing.T) {
 		t.Fatalf("bad policy: %d %v", code, out)
 	}
 }
+
+// The remaining governance refusals, each as the SDK sees it, and the
+// quota counters kept across a reload.
+func TestE2EGovernanceRefusals(t *testing.T) {
+	tester, up := startGateway(t)
+	mk := func(body map[string]any) string {
+		t.Helper()
+		code, k := admin(t, "POST", "/llmgate/keys", body)
+		if code != 201 {
+			t.Fatalf("create key %v: %d %v", body, code, k)
+		}
+		return k["secret"].(string)
+	}
+	quota := mk(map[string]any{"name": "quota", "quotas": map[string]any{"daily_requests": 1}})
+	if err := chatWith(quota); err != nil {
+		t.Fatal(err)
+	}
+	tester.InitServer(config(up, "max_body 13MB"), "caddyfile") // a reload keeps the counters
+	wantAPIError(t, "quota", chatWith(quota), 429, "rate_limit_error", "quota_exceeded")
+
+	budget := mk(map[string]any{"name": "budget", "budget": map[string]any{"usd": 0.000001, "period": "day"}})
+	wantAPIError(t, "budget", chatWith(budget), 402, "billing_error", "budget_exceeded")
+
+	expired := mk(map[string]any{"name": "expired", "expires_at": "1s"}) // a past expiry is refused at creation
+	time.Sleep(1200 * time.Millisecond)
+	wantAPIError(t, "expired", chatWith(expired), 401, "authentication_error", "invalid_api_key")
+
+	code, p := admin(t, "POST", "/llmgate/projects", map[string]any{"name": "late-" + time.Now().Format("150405.000"), "status": "past_due"})
+	if code != 201 {
+		t.Fatalf("create project: %d %v", code, p)
+	}
+	late := mk(map[string]any{"name": "late", "project": p["id"]})
+	wantAPIError(t, "past due", chatWith(late), 402, "billing_error", "payment_required")
+}
