@@ -56,14 +56,8 @@ type keyInput struct {
 		TPM         *int64 `json:"tpm"`
 		Concurrency *int64 `json:"concurrency"`
 	} `json:"limits"`
-	Quotas *struct {
-		DailyRequests *int64 `json:"daily_requests"`
-		DailyTokens   *int64 `json:"daily_tokens"`
-	} `json:"quotas"`
-	Budget *struct {
-		USD    *float64 `json:"usd"`
-		Period *string  `json:"period"`
-	} `json:"budget"`
+	Quotas    *quotasInput       `json:"quotas"`
+	Budget    *budgetInput       `json:"budget"`
 	Status    *string            `json:"status"`
 	ExpiresAt *string            `json:"expires_at"`
 	Metadata  *map[string]string `json:"metadata"`
@@ -107,36 +101,11 @@ func (in *keyInput) apply(k *store.Key, now time.Time) error {
 			k.Concurrency = *l.Concurrency
 		}
 	}
-	if q := in.Quotas; q != nil {
-		if q.DailyRequests != nil {
-			if *q.DailyRequests < 0 {
-				return badField("quotas.daily_requests", "must not be negative")
-			}
-			k.DailyRequests = *q.DailyRequests
-		}
-		if q.DailyTokens != nil {
-			if *q.DailyTokens < 0 {
-				return badField("quotas.daily_tokens", "must not be negative")
-			}
-			k.DailyTokens = *q.DailyTokens
-		}
+	if err := applyQuotas(in.Quotas, &k.DailyRequests, &k.DailyTokens); err != nil {
+		return err
 	}
-	if b := in.Budget; b != nil {
-		if b.USD != nil {
-			if *b.USD < 0 {
-				return badField("budget.usd", "must not be negative")
-			}
-			k.BudgetUSD = *b.USD
-		}
-		if b.Period != nil {
-			if !validPeriods[*b.Period] {
-				return badField("budget.period", "%q is not one of day, week, month, total", *b.Period)
-			}
-			k.BudgetPeriod = *b.Period
-		}
-		if k.BudgetUSD > 0 && k.BudgetPeriod == "" {
-			k.BudgetPeriod = "month"
-		}
+	if err := applyBudget(in.Budget, &k.BudgetUSD, &k.BudgetPeriod); err != nil {
+		return err
 	}
 	if in.Status != nil {
 		if !validStatuses[*in.Status] {
@@ -291,4 +260,59 @@ func serveKeys(w http.ResponseWriter, r *http.Request, rest string) error {
 		return writeJSON(w, http.StatusOK, v)
 	}
 	return answerError(w, &apiError{status: http.StatusMethodNotAllowed, message: r.Method + " is not supported on " + r.URL.Path})
+}
+
+// quotasInput and budgetInput are the optional quota and budget fields
+// of key and project requests.
+type quotasInput struct {
+	DailyRequests *int64 `json:"daily_requests"`
+	DailyTokens   *int64 `json:"daily_tokens"`
+}
+
+type budgetInput struct {
+	USD    *float64 `json:"usd"`
+	Period *string  `json:"period"`
+}
+
+func applyQuotas(q *quotasInput, reqs, toks *int64) error {
+	if q == nil {
+		return nil
+	}
+	for _, f := range []struct {
+		name string
+		in   *int64
+		out  *int64
+	}{{"quotas.daily_requests", q.DailyRequests, reqs}, {"quotas.daily_tokens", q.DailyTokens, toks}} {
+		if f.in == nil {
+			continue
+		}
+		if *f.in < 0 {
+			return badField(f.name, "must not be negative")
+		}
+		*f.out = *f.in
+	}
+	return nil
+}
+
+// applyBudget sets a budget; one without a period is monthly.
+func applyBudget(b *budgetInput, usd *float64, period *string) error {
+	if b == nil {
+		return nil
+	}
+	if b.USD != nil {
+		if *b.USD < 0 {
+			return badField("budget.usd", "must not be negative")
+		}
+		*usd = *b.USD
+	}
+	if b.Period != nil {
+		if !validPeriods[*b.Period] {
+			return badField("budget.period", "%q is not one of day, week, month, total", *b.Period)
+		}
+		*period = *b.Period
+	}
+	if *usd > 0 && *period == "" {
+		*period = "month"
+	}
+	return nil
 }

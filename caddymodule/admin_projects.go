@@ -33,14 +33,8 @@ type projectInput struct {
 		TPM         *int64 `json:"tpm"`
 		Concurrency *int64 `json:"concurrency"`
 	} `json:"limits"`
-	Quotas *struct {
-		DailyRequests *int64 `json:"daily_requests"`
-		DailyTokens   *int64 `json:"daily_tokens"`
-	} `json:"quotas"`
-	Budget *struct {
-		USD    *float64 `json:"usd"`
-		Period *string  `json:"period"`
-	} `json:"budget"`
+	Quotas     *quotasInput       `json:"quotas"`
+	Budget     *budgetInput       `json:"budget"`
 	PaidPolicy *string            `json:"paid_policy"`
 	Metadata   *map[string]string `json:"metadata"`
 }
@@ -80,36 +74,11 @@ func (in *projectInput) apply(p *store.Project, creating bool) error {
 			p.Limits.Concurrency = *l.Concurrency
 		}
 	}
-	if q := in.Quotas; q != nil {
-		if q.DailyRequests != nil {
-			if *q.DailyRequests < 0 {
-				return badField("quotas.daily_requests", "must not be negative")
-			}
-			p.Limits.DailyRequests = *q.DailyRequests
-		}
-		if q.DailyTokens != nil {
-			if *q.DailyTokens < 0 {
-				return badField("quotas.daily_tokens", "must not be negative")
-			}
-			p.Limits.DailyTokens = *q.DailyTokens
-		}
+	if err := applyQuotas(in.Quotas, &p.Limits.DailyRequests, &p.Limits.DailyTokens); err != nil {
+		return err
 	}
-	if b := in.Budget; b != nil {
-		if b.USD != nil {
-			if *b.USD < 0 {
-				return badField("budget.usd", "must not be negative")
-			}
-			p.BudgetUSD = *b.USD
-		}
-		if b.Period != nil {
-			if !validPeriods[*b.Period] {
-				return badField("budget.period", "%q is not one of day, week, month, total", *b.Period)
-			}
-			p.BudgetPeriod = *b.Period
-		}
-		if p.BudgetUSD > 0 && p.BudgetPeriod == "" {
-			p.BudgetPeriod = "month"
-		}
+	if err := applyBudget(in.Budget, &p.BudgetUSD, &p.BudgetPeriod); err != nil {
+		return err
 	}
 	if in.PaidPolicy != nil {
 		switch *in.PaidPolicy {
