@@ -23,7 +23,7 @@ grep -E -A30 '^\s*--- FAIL' "$log" | grep -vE '^\s*\{"level"' | head -400
 grep -E '^(ok|FAIL|panic:)\s' "$log"
 skips=$(grep -cE '^\s*--- SKIP' "$log")
 passed=$(grep -cE '^\s*--- PASS' "$log")
-failed=$(grep -cE '^\s*--- FAIL' "$log")
+failed=$(( $(grep -cE '^\s*--- FAIL' "$log") + $(grep -cE '^FAIL\s.*\[(build|setup) failed\]' "$log") ))
 if [ "$skips" -gt 0 ]; then
 	echo "skipped tests (not allowed):"
 	grep -E -A3 '^\s*--- SKIP' "$log"
