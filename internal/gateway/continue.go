@@ -123,7 +123,7 @@ func (c *continuation) restart(prefix bool) {
 // prefixBody appends the delivered text as a final assistant message
 // marked as a prefix to continue.
 func (c *continuation) prefixBody(body []byte) []byte {
-	msg := appendJSONString([]byte(`{"role":"assistant","content":`), c.content.sent)
+	msg := providers.AppendJSONString([]byte(`{"role":"assistant","content":`), c.content.sent)
 	msg = append(msg, `,"prefix":true}`...)
 	if b, err := sjson.SetRawBytes(body, "messages.-1", msg); err == nil {
 		return b

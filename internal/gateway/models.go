@@ -4,6 +4,7 @@ import (
 	"net/http"
 	"strconv"
 
+	"github.com/llmgate/llmgate/providers"
 	"github.com/llmgate/llmgate/router"
 )
 
@@ -44,11 +45,11 @@ func (g *Gateway) serveModels(w http.ResponseWriter, r *http.Request, id string)
 		}
 		n++
 		b = append(b, `{"id":`...)
-		b = appendJSONString(b, m.ID)
+		b = providers.AppendJSONString(b, m.ID)
 		b = append(b, `,"object":"model","created":`...)
 		b = strconv.AppendInt(b, modelsCreated, 10)
 		b = append(b, `,"owned_by":`...)
-		b = appendJSONString(b, m.OwnedBy)
+		b = providers.AppendJSONString(b, m.OwnedBy)
 		b = append(b, '}')
 	}
 	if id != "" {

@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"math"
 	"strconv"
-	"unicode/utf8"
 
 	"go.uber.org/zap"
 
@@ -57,11 +56,11 @@ func (x *exchange) meta(u providers.Usage) []byte {
 	usd = roundUSD(usd)
 	b := make([]byte, 0, 192)
 	b = append(b, `{"request_id":`...)
-	b = appendJSONString(b, x.id)
+	b = providers.AppendJSONString(b, x.id)
 	b = append(b, `,"provider":`...)
-	b = appendJSONString(b, x.target.Account.Name)
+	b = providers.AppendJSONString(b, x.target.Account.Name)
 	b = append(b, `,"model":`...)
-	b = appendJSONString(b, x.target.Model)
+	b = providers.AppendJSONString(b, x.target.Model)
 	b = append(b, `,"attempts":`...)
 	b = strconv.AppendInt(b, int64(x.attemptNo), 10)
 	b = append(b, `,"cost_usd":`...)
@@ -86,34 +85,6 @@ func attachMeta(obj, meta []byte) []byte {
 	out = append(out, `"llmgate":`...)
 	out = append(out, meta...)
 	return append(out, obj[i:]...)
-}
-
-// appendJSONString appends s as a JSON string.
-func appendJSONString(b []byte, s string) []byte {
-	const hex = "0123456789abcdef"
-	b = append(b, '"')
-	for i := 0; i < len(s); {
-		c := s[i]
-		switch {
-		case c == '"' || c == '\\':
-			b = append(b, '\\', c)
-		case c < 0x20:
-			b = append(b, '\\', 'u', '0', '0', hex[c>>4], hex[c&0xf])
-		case c < utf8.RuneSelf:
-			b = append(b, c)
-		default:
-			r, n := utf8.DecodeRuneInString(s[i:])
-			if r == utf8.RuneError && n == 1 {
-				b = append(b, `\ufffd`...)
-			} else {
-				b = append(b, s[i:i+n]...)
-			}
-			i += n
-			continue
-		}
-		i++
-	}
-	return append(b, '"')
 }
 
 // record finishes the row and hands it to the batch writer. It runs

@@ -66,9 +66,9 @@ func errorType(v string) string {
 // as is.
 func badRequest(code, format string, args ...any) *providers.StatusError {
 	msg := fmt.Sprintf(format, args...)
-	body := appendJSONString([]byte(`{"error":{"message":`), msg)
+	body := providers.AppendJSONString([]byte(`{"error":{"message":`), msg)
 	body = append(body, `,"type":"invalid_request_error","param":null,"code":`...)
-	body = appendJSONString(body, code)
+	body = providers.AppendJSONString(body, code)
 	body = append(body, "}}"...)
 	h := http.Header{}
 	h.Set("Content-Type", "application/json")

@@ -23,11 +23,11 @@ type chunker struct {
 }
 
 func newChunker(id, model string, created int64) chunker {
-	b := appendJSONString([]byte(`{"id":`), id)
+	b := providers.AppendJSONString([]byte(`{"id":`), id)
 	b = append(b, `,"object":"chat.completion.chunk","created":`...)
 	b = strconv.AppendInt(b, created, 10)
 	b = append(b, `,"model":`...)
-	b = appendJSONString(b, model)
+	b = providers.AppendJSONString(b, model)
 	return chunker{head: append(b, `,"choices":`...)}
 }
 
@@ -41,7 +41,7 @@ func (c chunker) chunk(delta []byte, finish string) []byte {
 	if finish == "" {
 		b = append(b, "null"...)
 	} else {
-		b = appendJSONString(b, finish)
+		b = providers.AppendJSONString(b, finish)
 	}
 	return append(b, "}]}"...)
 }
@@ -56,9 +56,9 @@ func (c chunker) usageChunk(u providers.Usage) []byte {
 
 // textDelta renders {"<key>":"<s>"}.
 func textDelta(key, s string) []byte {
-	b := appendJSONString([]byte{'{'}, key)
+	b := providers.AppendJSONString([]byte{'{'}, key)
 	b = append(b, ':')
-	b = appendJSONString(b, s)
+	b = providers.AppendJSONString(b, s)
 	return append(b, '}')
 }
 
@@ -169,9 +169,9 @@ func (s *streamState) frame(f *frame) error {
 		d := []byte(`{"tool_calls":[{"index":`)
 		d = strconv.AppendInt(d, int64(idx), 10)
 		d = append(d, `,"id":`...)
-		d = appendJSONString(d, tu.Get("toolUseId").Str)
+		d = providers.AppendJSONString(d, tu.Get("toolUseId").Str)
 		d = append(d, `,"type":"function","function":{"name":`...)
-		d = appendJSONString(d, tu.Get("name").Str)
+		d = providers.AppendJSONString(d, tu.Get("name").Str)
 		d = append(d, `,"arguments":""}}]}`...)
 		return s.content(d)
 	case "contentBlockDelta":
@@ -223,7 +223,7 @@ func (s *streamState) delta(p gjson.Result) error {
 		b := []byte(`{"tool_calls":[{"index":`)
 		b = strconv.AppendInt(b, int64(idx), 10)
 		b = append(b, `,"function":{"arguments":`...)
-		b = appendJSONString(b, in.Str)
+		b = providers.AppendJSONString(b, in.Str)
 		return s.content(append(b, "}}]}"...))
 	}
 	if r := d.Get("reasoningContent.text"); r.Type == gjson.String && r.Str != "" {
