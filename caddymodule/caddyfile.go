@@ -466,9 +466,35 @@ func parseRoute(d *caddyfile.Dispenser) (RouteConfig, error) {
 			}
 		case "fallback_on":
 			r.FallbackOn = d.RemainingArgs()
+		case "weight":
+			args := d.RemainingArgs()
+			if len(args) != 2 {
+				return r, d.Errf("route %q: weight: want '<feature> <value>'", r.Name)
+			}
+			if !knownWeight(args[0]) {
+				return r, d.Errf("route %q: weight: unknown feature %q", r.Name, args[0])
+			}
+			f, err := strconv.ParseFloat(expand(args[1]), 64)
+			if err != nil {
+				return r, d.Errf("route %q: weight %s: bad number %q", r.Name, args[0], args[1])
+			}
+			if r.Weights == nil {
+				r.Weights = map[string]float64{}
+			}
+			r.Weights[args[0]] = f
+		case "thresholds":
+			args := d.RemainingArgs()
+			if len(args) != 2 {
+				return r, d.Errf("route %q: thresholds: want '<simple_max> <complex_min>' in [0, 1]", r.Name)
+			}
+			lo, err1 := strconv.ParseFloat(expand(args[0]), 64)
+			hi, err2 := strconv.ParseFloat(expand(args[1]), 64)
+			if err1 != nil || err2 != nil || lo < 0 || hi > 1 || lo > hi {
+				return r, d.Errf("route %q: thresholds: bad values %q %q (want 0 <= simple_max <= complex_min <= 1)", r.Name, args[0], args[1])
+			}
+			r.Thresholds = []float64{lo, hi}
 		default:
-			// Classifier weights and thresholds arrive with smart routing.
-			return r, d.Errf("route %q: unknown option %q", r.Name, opt)
+			return r, d.Errf("route %q: unknown option %q (want simple, medium, complex, optimize, fallback_on, weight or thresholds)", r.Name, opt)
 		}
 	}
 	return r, nil

@@ -83,7 +83,7 @@ func TestCaddyfileValid(t *testing.T) {
 
 // The options whose behaviour arrives later parse now, so configs can be
 // written against the spec; loading them is refused with a clear message.
-func TestCaddyfileLaterOptionsParseButAreRefused(t *testing.T) {
+func TestCaddyfileAllSpecOptionsParse(t *testing.T) {
 	h, err := parse(t, `llmgate {
 		route auto {
 			simple  gpt-5-nano claude-haiku-4-5
@@ -127,13 +127,18 @@ func TestCaddyfileLaterOptionsParseButAreRefused(t *testing.T) {
 	if h.Limits.BudgetUSD != 50 || h.Limits.BudgetPeriod != "month" || h.Retry.Attempts != 3 || len(h.Routes[0].Tiers) != 3 {
 		t.Fatalf("parsed %+v %+v %+v", h.Limits, h.Retry, h.Routes)
 	}
-	err = h.Validate()
-	if err == nil {
-		t.Fatal("Validate accepted options that are not implemented yet")
+	if err := h.Validate(); err != nil {
+		t.Fatalf("every option here is implemented now: %v", err)
 	}
-	for _, want := range []string{"route", "remove it to load this config"} {
-		if !strings.Contains(err.Error(), want) {
-			t.Errorf("error %q does not mention %q", err, want)
+	// Cluster mode parses but is refused at load, naming what to remove.
+	h2, err := parse(t, "llmgate {\n\tlimiter redis redis://x\n\tstore postgres postgres://x\n}")
+	if err != nil {
+		t.Fatal(err)
+	}
+	err = h2.Validate()
+	for _, want := range []string{"limiter", "store postgres", "remove it to load this config"} {
+		if err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("error %v does not mention %q", err, want)
 		}
 	}
 }

@@ -64,8 +64,7 @@ type Handler struct {
 	// table.
 	Models []ModelConfig `json:"models,omitempty"`
 
-	// Routes are virtual models resolved by the router ("auto"). Not
-	// available in this version; a config that sets one is refused.
+	// Routes are virtual models resolved by the router ("auto").
 	Routes []RouteConfig `json:"routes,omitempty"`
 
 	// Fallbacks are failover chains per model: after the model's own
@@ -94,6 +93,7 @@ type Handler struct {
 	router   *router.Router
 	health   *router.Health
 	limits   *limits.Set
+	sessions *router.Sessions
 	meter    *spend.Meter
 	shared   *store.Shared
 	storeKey string
@@ -188,12 +188,26 @@ type ModelConfig struct {
 	Capabilities    []string `json:"capabilities,omitempty"`
 }
 
-// RouteConfig is a virtual model.
+// RouteConfig is a virtual model ("auto"): the classifier scores each
+// request, and the tier's models that can serve it are tried in the
+// optimize order.
 type RouteConfig struct {
-	Name       string              `json:"name"`
-	Tiers      map[string][]string `json:"tiers,omitempty"`
-	Optimize   string              `json:"optimize,omitempty"`
-	FallbackOn []string            `json:"fallback_on,omitempty"`
+	Name string `json:"name"`
+	// Tiers maps simple, medium and complex to models ("account/model"
+	// or bare names).
+	Tiers map[string][]string `json:"tiers,omitempty"`
+	// Optimize is cost (default), latency or quality.
+	Optimize string `json:"optimize,omitempty"`
+	// FallbackOn lists failure classes that may fail over although they
+	// normally do not.
+	FallbackOn []string `json:"fallback_on,omitempty"`
+	// Weights override the classifier's default weights by name (bias,
+	// length, math, multi_step, clauses, terminology, recall, light, code,
+	// conversation, domain, tools, images, json_schema, effort_high,
+	// effort_low, long_context_tokens).
+	Weights map[string]float64 `json:"weights,omitempty"`
+	// Thresholds are [simple_max, complex_min] on the score in [0, 1].
+	Thresholds []float64 `json:"thresholds,omitempty"`
 }
 
 // FallbackConfig is a failover chain for one model.

@@ -99,3 +99,22 @@ func acquireMeter() (*spend.Meter, error) {
 	}
 	return v.(pooledMeter).Meter, nil
 }
+
+// sessionsPool keeps each conversation's routing tier across reloads.
+var sessionsPool = caddy.NewUsagePool()
+
+const sessionsKey = "sessions"
+
+type pooledSessions struct{ *router.Sessions }
+
+func (pooledSessions) Destruct() error { return nil }
+
+func acquireSessions() (*router.Sessions, error) {
+	v, _, err := sessionsPool.LoadOrNew(sessionsKey, func() (caddy.Destructor, error) {
+		return pooledSessions{router.NewSessions()}, nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return v.(pooledSessions).Sessions, nil
+}

@@ -31,9 +31,6 @@ const minKeyLen = 16
 // later version; loading it is refused rather than half honoured.
 func (m *Handler) notYet() error {
 	var parts []string
-	if len(m.Routes) > 0 {
-		parts = append(parts, "route (smart routing)")
-	}
 	if m.Limiter != nil {
 		parts = append(parts, "limiter (cluster mode)")
 	}
@@ -115,7 +112,26 @@ func (m *Handler) Provision(ctx caddy.Context) error {
 	for _, f := range m.Fallbacks {
 		fallbacks[f.Model] = append(fallbacks[f.Model], f.Chain...)
 	}
-	rt := router.New(accounts, router.Options{Fallbacks: fallbacks, Health: health})
+	routes, err := m.routes()
+	if err != nil {
+		return err
+	}
+	rt := router.New(accounts, router.Options{Fallbacks: fallbacks, Health: health, Routes: routes})
+	for _, r := range routes {
+		for tier, ms := range r.Tiers {
+			for _, mdl := range ms {
+				if _, err := rt.Plan(mdl, ""); err != nil {
+					m.logger.Warn("route names a model no configured account serves (is its provider's key set?); it will be skipped",
+						zap.String("route", r.Name), zap.String("tier", tier), zap.String("model", mdl))
+				}
+			}
+		}
+	}
+	sessions, err := acquireSessions()
+	if err != nil {
+		return err
+	}
+	m.sessions = sessions
 	for model, chain := range fallbacks {
 		for _, fb := range chain {
 			if _, err := rt.Plan(fb, ""); err != nil {
@@ -148,6 +164,7 @@ func (m *Handler) Provision(ctx caddy.Context) error {
 		}
 	}
 	m.gw = gateway.New(gateway.Config{
+		Sessions:      sessions,
 		Spend:         meter,
 		DefaultQuotas: m.Limits.quotas(),
 		QuotaZone:     zone,
@@ -321,6 +338,10 @@ func (m *Handler) Cleanup() error {
 		_, _ = meterPool.Delete(meterKey)
 		m.meter = nil
 	}
+	if m.sessions != nil {
+		_, _ = sessionsPool.Delete(sessionsKey)
+		m.sessions = nil
+	}
 	if m.health != nil {
 		_, _ = healthPool.Delete(healthKey)
 		m.health = nil
@@ -365,4 +386,50 @@ func (l *LimitsConfig) quotas() gateway.Quotas {
 	}
 	return gateway.Quotas{DailyRequests: l.DailyRequests, DailyTokens: l.DailyTokens,
 		Budget: spend.Budget{USD: l.BudgetUSD, Period: l.BudgetPeriod}}
+}
+
+// routes builds the router's routes from the route blocks.
+func (m *Handler) routes() ([]*router.Route, error) {
+	var out []*router.Route
+	for _, rc := range m.Routes {
+		r := &router.Route{Name: rc.Name, Tiers: rc.Tiers, Optimize: rc.Optimize, FallbackOn: rc.FallbackOn}
+		if len(rc.Tiers) == 0 {
+			return nil, fmt.Errorf("route %q: no tiers: list models under simple, medium and/or complex", rc.Name)
+		}
+		if len(rc.Weights) > 0 || len(rc.Thresholds) == 2 {
+			w := router.DefaultWeights()
+			for name, v := range rc.Weights {
+				if !setWeight(&w, name, v) {
+					return nil, fmt.Errorf("route %q: unknown weight %q", rc.Name, name)
+				}
+			}
+			if len(rc.Thresholds) == 2 {
+				w.SimpleMax, w.ComplexMin = rc.Thresholds[0], rc.Thresholds[1]
+			}
+			r.Weights = w
+		}
+		out = append(out, r)
+	}
+	return out, nil
+}
+
+func knownWeight(name string) bool {
+	var w router.Weights
+	return setWeight(&w, name, 0)
+}
+
+// setWeight sets one classifier weight by its Caddyfile name.
+func setWeight(w *router.Weights, name string, v float64) bool {
+	p := map[string]*float64{
+		"bias": &w.Bias, "length": &w.Length, "math": &w.Math, "multi_step": &w.MultiStep, "clauses": &w.Clauses,
+		"terminology": &w.Terminology, "recall": &w.Recall, "light": &w.Light, "code": &w.Code,
+		"conversation": &w.Conversation, "domain": &w.Domain, "tools": &w.Tools, "images": &w.Images,
+		"json_schema": &w.JSONSchema, "effort_high": &w.EffortHigh, "effort_low": &w.EffortLow,
+		"long_context_tokens": &w.LongContextTokens,
+	}[name]
+	if p == nil {
+		return false
+	}
+	*p = v
+	return true
 }

@@ -315,3 +315,14 @@ func (h *Health) Snapshot() []Status {
 	})
 	return out
 }
+
+// Latency is the moving average of an account+model's time to first token
+// (or whole answer), and whether any was observed.
+func (h *Health) Latency(account, model string) (float64, bool) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if s := h.m[healthKey{account, model}]; s != nil && s.latencyMS > 0 {
+		return s.latencyMS, true
+	}
+	return 0, false
+}

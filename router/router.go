@@ -83,6 +83,7 @@ type Router struct {
 	byModel   map[string][]*Account
 	fallbacks map[string][]string
 	health    *Health
+	routes    map[string]*Route
 }
 
 // Options are the router's optional parts.
@@ -93,13 +94,19 @@ type Options struct {
 	// Health orders accounts by their recent error rate and puts accounts
 	// whose breaker is open last. Nil means all accounts look healthy.
 	Health *Health
+	// Routes are the virtual models ("auto").
+	Routes []*Route
 }
 
 // New builds a router over the accounts, in configuration order.
 func New(accounts []*Account, opts ...Options) *Router {
 	r := &Router{accounts: accounts, byName: map[string]*Account{}, byModel: map[string][]*Account{}}
+	r.routes = map[string]*Route{}
 	for _, o := range opts {
 		r.fallbacks, r.health = o.Fallbacks, o.Health
+		for _, rt := range o.Routes {
+			r.routes[rt.Name] = rt
+		}
 	}
 	for _, a := range accounts {
 		if a.Weight <= 0 {
@@ -148,6 +155,12 @@ func (r *Router) Plan(model, pin string) (Plan, error) {
 		return Plan{}, ErrModelNotFound
 	}
 	return Plan{Targets: r.order(accts, model)}, nil
+}
+
+// Route returns the route with that name.
+func (r *Router) Route(name string) (*Route, bool) {
+	rt, ok := r.routes[name]
+	return rt, ok
 }
 
 // Fallbacks returns the configured failover chain of a model.
@@ -216,6 +229,8 @@ type ModelEntry struct {
 	OwnedBy string
 	// Accounts are the names of the accounts serving the model.
 	Accounts []string
+	// Route marks a route name.
+	Route bool
 }
 
 // Models lists the bare model names served, each once, owned by the type
@@ -228,6 +243,9 @@ func (r *Router) Models() []ModelEntry {
 			names[i] = a.Name
 		}
 		out = append(out, ModelEntry{ID: m, OwnedBy: accts[0].Type, Accounts: names})
+	}
+	for name := range r.routes {
+		out = append(out, ModelEntry{ID: name, OwnedBy: "llmgate", Route: true})
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].ID < out[j].ID })
 	return out

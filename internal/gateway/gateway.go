@@ -53,6 +53,9 @@ type Config struct {
 	DefaultQuotas Quotas
 	// QuotaZone is the calendar of the daily quotas (default UTC).
 	QuotaZone *time.Location
+	// Sessions keeps each conversation's highest routing tier (shared
+	// across config generations); nil disables session monotonicity.
+	Sessions *router.Sessions
 	// Retry is the retry policy; zero fields take router's defaults.
 	Retry router.RetryPolicy
 	// Now is the clock (tests inject one).

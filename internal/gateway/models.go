@@ -70,6 +70,9 @@ func (g *Gateway) serveModels(w http.ResponseWriter, r *http.Request, id string)
 // allowsModel reports whether the key may use the bare model name through
 // at least one account serving it.
 func (p *Principal) allowsModel(m router.ModelEntry) bool {
+	if m.Route {
+		return p.allows(m.ID, "", m.ID)
+	}
 	for _, a := range m.Accounts {
 		if p.allows(m.ID, a, m.ID) {
 			return true

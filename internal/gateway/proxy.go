@@ -35,6 +35,7 @@ type exchange struct {
 	answered  bool
 	attemptNo int // 1-based number of the running attempt
 	ticket    *limits.Ticket
+	route     *router.Decision // set when the model was a route
 	hold      *spend.Hold
 	ttft      time.Duration
 }
@@ -121,6 +122,17 @@ func (x *exchange) fail(status int, typ, code, msg, param string) {
 // session into targets the key may use.
 func (x *exchange) plan() ([]router.Target, bool) {
 	pk, rt := x.req, x.g.cfg.Router
+	if route, ok := rt.Route(pk.model); ok && pk.ext.Provider == "" {
+		if !x.principal.allows(pk.model, "", pk.model) {
+			x.fail(http.StatusForbidden, errPermission, "model_not_allowed", fmt.Sprintf("this key may not use route %q", pk.model), "model")
+			return nil, false
+		}
+		targets, ok := x.planRoute(route)
+		if !ok {
+			return nil, false
+		}
+		return x.withFallbacks(x.allowed(pk.model, targets))
+	}
 	plan, err := rt.Plan(pk.model, pk.ext.Provider)
 	switch {
 	case errors.Is(err, router.ErrUnknownProvider):
@@ -138,13 +150,16 @@ func (x *exchange) plan() ([]router.Target, bool) {
 			fmt.Sprintf("this key may not use model %q", pk.model), "model")
 		return nil, false
 	}
-	session := pk.ext.Session
-	if session == "" {
-		session = x.r.Header.Get("X-Llmgate-Session")
-	}
-	if session != "" && !plan.Pinned && len(targets) > 1 {
+	if session := x.session(); session != "" && !plan.Pinned && len(targets) > 1 {
 		sticky(targets, session)
 	}
+	return x.withFallbacks(targets)
+}
+
+// withFallbacks appends the model's configured chain and the request's
+// own fallbacks, each scope-checked by its own name.
+func (x *exchange) withFallbacks(targets []router.Target) ([]router.Target, bool) {
+	pk, rt := x.req, x.g.cfg.Router
 	for _, m := range rt.Fallbacks(pk.model) {
 		// Configured chains were checked at load; one naming a model no
 		// account serves any more is skipped rather than failing requests.

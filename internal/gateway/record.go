@@ -61,11 +61,17 @@ func (x *exchange) meta(u providers.Usage) []byte {
 	b = providers.AppendJSONString(b, x.target.Account.Name)
 	b = append(b, `,"model":`...)
 	b = providers.AppendJSONString(b, x.target.Model)
+	if x.route != nil {
+		b = append(b, `,"tier":`...)
+		b = providers.AppendJSONString(b, x.route.Tier)
+	}
 	b = append(b, `,"attempts":`...)
 	b = strconv.AppendInt(b, int64(x.attemptNo), 10)
 	b = append(b, `,"cost_usd":`...)
 	b = strconv.AppendFloat(b, usd, 'f', -1, 64)
-	b = append(b, `,"saved_usd":0,"latency_ms":`...)
+	b = append(b, `,"saved_usd":`...)
+	b = strconv.AppendFloat(b, x.saved(u, usd), 'f', -1, 64)
+	b = append(b, `,"latency_ms":`...)
 	b = strconv.AppendInt(b, x.g.now().Sub(x.start).Milliseconds(), 10)
 	return append(b, '}')
 }
@@ -121,6 +127,7 @@ func (x *exchange) record() {
 		usd, known := x.cost(u)
 		row.CostUSD = roundUSD(usd)
 		row.PriceUnknown = !known
+		row.SavedUSD = x.saved(u, usd)
 	}
 	// Settle the budget reservation to the real cost (failed attempts
 	// cost nothing here: the row's usage is the answer's).
