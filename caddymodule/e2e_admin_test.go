@@ -88,9 +88,10 @@ func TestE2EAdminKeysAndProjects(t *testing.T) {
 		Messages: []openai.ChatCompletionMessageParamUnion{openai.UserMessage("hi")}})
 	wantAPIError(t, "scope", err, 403, "permission_error", "model_not_allowed")
 
-	// Rate limit rpm 3: the first chat and the scope check (admitted, then
-	// refused by scope) used two; the third call passes, the fourth not.
-	for i := 0; i < 2; i++ {
+	// Rate limit rpm 3: the first chat used one; the scope refusal above
+	// used none (refused requests do not count); two more pass, the
+	// third is refused.
+	for i := 0; i < 3; i++ {
 		err = chatWith(secret)
 	}
 	wantAPIError(t, "rpm", err, 429, "rate_limit_error", "rate_limit_exceeded")

@@ -8,7 +8,6 @@ import (
 
 	"go.uber.org/zap/zapcore"
 
-	"github.com/llmgate/llmgate/internal/tokens"
 	"github.com/llmgate/llmgate/providers"
 	"github.com/llmgate/llmgate/router"
 )
@@ -306,7 +305,7 @@ func (x *exchange) next(slots []*slot, h *router.Health) (*slot, time.Duration) 
 // model that just said it is too long, and any other whose catalogued
 // context window is smaller than the prompt plus the requested output.
 func (x *exchange) skipModel(slots []*slot, tooSmall string) {
-	need := tokens.EstimatePrompt(x.req.body) + x.req.maxOutput()
+	need := x.req.promptTokens() + x.req.maxOutput()
 	for _, s := range slots {
 		if s.t.Model == tooSmall {
 			s.done = true

@@ -99,11 +99,10 @@ func (g *Gateway) serveProxy(w http.ResponseWriter, r *http.Request, ep endpoint
 	x.req = pk
 	x.row.RequestedModel = pk.model
 	x.row.Stream = pk.stream
-	if !x.admit() {
-		return
-	}
+	// Plan first: a request refused for its model (403, 404) must not use
+	// up the key's rate limit; then rates, then quotas and budgets.
 	targets, ok := x.plan()
-	if !ok || !x.reserve(targets) {
+	if !ok || !x.admit() || !x.reserve(targets) {
 		return
 	}
 	x.run(targets)

@@ -6,7 +6,6 @@ import (
 	"time"
 
 	"github.com/llmgate/llmgate/internal/limits"
-	"github.com/llmgate/llmgate/internal/tokens"
 )
 
 // admit applies the key's rpm, tpm and concurrency limits before any
@@ -24,7 +23,7 @@ func (x *exchange) admit() bool {
 	if lim.Zero() {
 		return true
 	}
-	est := tokens.EstimatePrompt(x.req.body)
+	est := x.req.promptTokens()
 	ticket, denied := set.Admit(x.principal.KeyID, lim, est, x.g.now())
 	if denied == nil {
 		x.ticket = ticket

@@ -8,7 +8,6 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/llmgate/llmgate/internal/catalog"
-	"github.com/llmgate/llmgate/internal/tokens"
 	"github.com/llmgate/llmgate/providers"
 )
 
@@ -45,7 +44,7 @@ func (x *exchange) cost(u providers.Usage) (usd float64, known bool) {
 func (x *exchange) estimatedUsage(completion int64) providers.Usage {
 	u := providers.Usage{CompletionTokens: completion, Estimated: true}
 	if x.req != nil {
-		u.PromptTokens = tokens.EstimatePrompt(x.req.body)
+		u.PromptTokens = x.req.promptTokens()
 	}
 	return u
 }

@@ -9,6 +9,8 @@ import (
 
 	"github.com/tidwall/gjson"
 	"github.com/tidwall/sjson"
+
+	"github.com/llmgate/llmgate/internal/tokens"
 )
 
 // endpoint is a proxied OpenAI operation.
@@ -48,6 +50,11 @@ type peeked struct {
 	stream       bool
 	includeUsage bool
 	ext          extension
+	// maxOut is max_completion_tokens, else max_tokens (0 when unset).
+	maxOut int64
+	// est is the estimated prompt tokens, computed once (promptTokens).
+	est    int64
+	estSet bool
 	// body is the client body with the llmgate extension removed; the
 	// model field is rewritten per target when it differs.
 	body []byte
@@ -90,7 +97,7 @@ func peek(body []byte, ep endpoint) (*peeked, *requestError) {
 	if !root.IsObject() {
 		return nil, &requestError{http.StatusBadRequest, "invalid_json", "the request body must be a JSON object", ""}
 	}
-	res := gjson.GetManyBytes(body, "model", "stream", "stream_options.include_usage", "llmgate")
+	res := gjson.GetManyBytes(body, "model", "stream", "stream_options.include_usage", "llmgate", "max_completion_tokens", "max_tokens")
 	m := res[0]
 	if !m.Exists() || m.Type == gjson.Null || (m.Type == gjson.String && m.Str == "") {
 		return nil, &requestError{http.StatusBadRequest, "missing_model", "the request has no 'model': name a model, provider/model, or a route such as 'auto'", "model"}
@@ -98,7 +105,10 @@ func peek(body []byte, ep endpoint) (*peeked, *requestError) {
 	if m.Type != gjson.String {
 		return nil, &requestError{http.StatusBadRequest, "invalid_value", "'model' must be a string", "model"}
 	}
-	p := &peeked{model: m.Str, body: body}
+	p := &peeked{model: m.Str, body: body, maxOut: res[4].Int()}
+	if !res[4].Exists() {
+		p.maxOut = res[5].Int()
+	}
 	if ep == epChat {
 		p.stream = res[1].Bool()
 		p.includeUsage = res[2].Bool()
@@ -204,10 +214,13 @@ func (p *peeked) bodyFor(model string) []byte {
 func itoa(n int) string { return strconv.Itoa(n) }
 
 // maxOutput is the output budget the request asks for (0 when unset).
-func (p *peeked) maxOutput() int64 {
-	r := gjson.GetManyBytes(p.body, "max_completion_tokens", "max_tokens")
-	if r[0].Exists() {
-		return r[0].Int()
+func (p *peeked) maxOutput() int64 { return p.maxOut }
+
+// promptTokens is the estimated prompt size, scanned once per request and
+// shared by the rate limits, the budgets and the cancel path.
+func (p *peeked) promptTokens() int64 {
+	if !p.estSet {
+		p.est, p.estSet = tokens.EstimatePrompt(p.body), true
 	}
-	return r[1].Int()
+	return p.est
 }

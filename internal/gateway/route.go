@@ -19,6 +19,8 @@ func (x *exchange) planRoute(rt *router.Route) ([]router.Target, bool) {
 	pk, g := x.req, x.g
 	crit := x.r.Header.Get("X-Llmgate-Criticality")
 	f, c := router.ClassifyRequest(pk.body, crit, rt.Weights)
+	// The classifier has measured the prompt: reuse it, no second scan.
+	pk.est, pk.estSet = f.PromptTokens, true
 	needs := router.Needs{PromptTokens: f.PromptTokens, MaxOutput: pk.maxOutput(), Tools: f.Tools, Images: f.Images, JSONSchema: f.JSONSchema}
 	session := x.session()
 	floor := g.cfg.Sessions.Floor(rt.Name, session, g.now())

@@ -6,7 +6,6 @@ import (
 	"time"
 
 	"github.com/llmgate/llmgate/internal/spend"
-	"github.com/llmgate/llmgate/internal/tokens"
 	"github.com/llmgate/llmgate/router"
 )
 
@@ -52,7 +51,7 @@ func (x *exchange) reserve(targets []router.Target) bool {
 	if !pol.Active() {
 		return true
 	}
-	est := tokens.EstimatePrompt(x.req.body)
+	est := x.req.promptTokens()
 	hold, denied, err := m.Reserve(x.r.Context(), pol, x.worstCost(targets, est), est, x.g.now())
 	if err != nil {
 		x.g.log.Error("checking budgets and quotas", zapErr(err))
