@@ -234,3 +234,50 @@ func TestProvision(t *testing.T) {
 		t.Fatalf("short key: %v", err)
 	}
 }
+
+// Options added with failover, governance and routing: parsed, and
+// carried into what the runtime uses.
+func TestCaddyfileRoutingAndGovernanceOptions(t *testing.T) {
+	h, err := parse(t, `llmgate {
+		retry {
+			hedge 2s
+		}
+		limits {
+			daily_requests 100
+			zone Europe/Paris
+		}
+		route auto {
+			simple mock-mini
+			complex mock-large
+			weight code 3.5
+			thresholds 0.2 0.8
+		}
+	}`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if time.Duration(h.Retry.Hedge) != 2*time.Second || h.Limits.DailyRequests != 100 || h.Limits.Zone != "Europe/Paris" {
+		t.Fatalf("retry %+v limits %+v", h.Retry, h.Limits)
+	}
+	if pol, _ := h.retryPolicy(); pol.Hedge != 2*time.Second {
+		t.Errorf("hedge not carried into the policy: %v", pol.Hedge)
+	}
+	routes, err := h.routes()
+	if err != nil || len(routes) != 1 {
+		t.Fatalf("routes %v %v", routes, err)
+	}
+	w := routes[0].Weights
+	if w.Code != 3.5 || w.SimpleMax != 0.2 || w.ComplexMin != 0.8 || w.Length == 0 {
+		t.Errorf("weights %+v: the override must sit on top of the defaults", w)
+	}
+	for _, bad := range []struct{ src, want string }{
+		{"llmgate {\n\troute auto {\n\t\tweight vibes 1\n\t}\n}", `weight: unknown feature "vibes"`},
+		{"llmgate {\n\troute auto {\n\t\tthresholds 0.9 0.1\n\t}\n}", "want 0 <= simple_max <= complex_min <= 1"},
+		{"llmgate {\n\tlimits {\n\t\tzone Mars/Olympus\n\t}\n}", `limits zone: unknown time zone "Mars/Olympus"`},
+		{"llmgate {\n\tretry {\n\t\thedge soon\n\t}\n}", `retry hedge: bad duration "soon"`},
+	} {
+		if _, err := parse(t, bad.src); err == nil || !strings.Contains(err.Error(), bad.want) {
+			t.Errorf("%q: error %v, want %q", bad.src, err, bad.want)
+		}
+	}
+}
