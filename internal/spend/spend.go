@@ -84,6 +84,9 @@ type window struct {
 	resReq   int64
 	resTok   int64
 	balance  float64 // credit windows: the project's balance
+	// inflight is charged in memory but not yet in the ledger; a re-read
+	// of the balance subtracts it, so a refresh never overstates credit.
+	inflight float64
 }
 
 // Meter holds the windows.
@@ -159,7 +162,7 @@ func (m *Meter) load(ctx context.Context, w *window) error {
 		if err != nil {
 			return fmt.Errorf("reading project %s's credit balance: %w", w.key.id, err)
 		}
-		w.balance, w.loaded = p.CreditUSD, true
+		w.balance, w.loaded = p.CreditUSD-w.inflight, true
 		return nil
 	}
 	if flush != nil {
@@ -313,17 +316,20 @@ func (h *Hold) Settle(usd float64, tokens int64) {
 			w := r.w
 			w.mu.Lock()
 			if r.credit {
-				// Charge the ledger durably, under the window's lock so a
-				// refresh never sees the charge twice or not at all.
 				w.resCost -= h.cost
 				if usd > 0 {
+					// Debit now, write the ledger without the lock: other
+					// requests of the project must not wait on the disk.
+					w.balance -= usd
+					w.inflight += usd
+					w.mu.Unlock()
 					h.m.mu.Lock()
 					credits := h.m.credits
 					h.m.mu.Unlock()
-					if bal, err := credits.AddCredit(context.Background(), w.key.id, -usd, "usage"); err == nil {
-						w.balance = bal
-					} else {
-						w.balance -= usd
+					_, err := credits.AddCredit(context.Background(), w.key.id, -usd, "usage")
+					w.mu.Lock()
+					w.inflight -= usd
+					if err != nil {
 						w.loaded = false // re-read the truth next time
 					}
 				}

@@ -167,3 +167,41 @@ func TestCredits(t *testing.T) {
 		t.Fatalf("a top-up was not seen: %+v", d)
 	}
 }
+
+// slowCredits holds AddCredit until released, like a slow disk.
+type slowCredits struct {
+	fakeCredits
+	entered, release chan struct{}
+}
+
+func (s *slowCredits) AddCredit(ctx context.Context, p string, usd float64, n string) (float64, error) {
+	s.entered <- struct{}{}
+	<-s.release
+	return s.fakeCredits.AddCredit(ctx, p, usd, n)
+}
+
+// The ledger write happens outside the window's lock: other requests go
+// on meanwhile, and a refresh during the write does not count the charge
+// as still available.
+func TestCreditChargeOutsideLock(t *testing.T) {
+	cr := &slowCredits{fakeCredits: fakeCredits{balance: 0.10}, entered: make(chan struct{}), release: make(chan struct{})}
+	m := NewMeter(&fakeSource{})
+	m.SetCredits(cr)
+	p := Policy{KeyID: "k", Project: "p", CreditProject: "p"}
+	h, d, _ := m.Reserve(context.Background(), p, 0.06, 0, t0)
+	if d != nil {
+		t.Fatal(d)
+	}
+	done := make(chan struct{})
+	go func() { h.Settle(0.06, 0); close(done) }()
+	<-cr.entered // the charge is being written
+	m.RefreshCredit("p")
+	if _, d, _ := m.Reserve(context.Background(), p, 0.05, 0, t0); d == nil {
+		t.Fatal("a refresh during the ledger write handed out the charged credit again")
+	}
+	if _, d, _ := m.Reserve(context.Background(), p, 0.03, 0, t0); d != nil {
+		t.Fatalf("the remaining $0.04 was refused while the write was pending: %+v", d)
+	}
+	close(cr.release)
+	<-done
+}
