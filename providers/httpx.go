@@ -200,3 +200,37 @@ func RetryAfter(h http.Header, now time.Time) time.Duration {
 	}
 	return 0
 }
+
+// MaxBody bounds a non-streaming answer read into memory.
+const MaxBody = 64 << 20
+
+// ReadBody reads a non-streaming answer. The answer may take as long as
+// generation does, so the idle deadline bounds the gaps between bytes (it
+// is re-armed whenever bytes arrive), not the whole read; more than
+// MaxBody bytes is a malformed answer.
+func ReadBody(ctx context.Context, wd *Watchdog, r io.Reader, idle time.Duration) ([]byte, error) {
+	wd.Arm("response body", idle)
+	b, err := io.ReadAll(io.LimitReader(&idleReader{r: r, wd: wd, idle: idle}, MaxBody+1))
+	if err != nil {
+		return nil, Classify(ctx, err)
+	}
+	if len(b) > MaxBody {
+		return nil, fmt.Errorf("%w: body larger than %d bytes", ErrBadResponse, MaxBody)
+	}
+	return b, nil
+}
+
+// idleReader re-arms the idle deadline whenever bytes arrive.
+type idleReader struct {
+	r    io.Reader
+	wd   *Watchdog
+	idle time.Duration
+}
+
+func (ir *idleReader) Read(b []byte) (int, error) {
+	n, err := ir.r.Read(b)
+	if n > 0 {
+		ir.wd.Arm("response body", ir.idle)
+	}
+	return n, err
+}

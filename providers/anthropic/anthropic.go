@@ -33,7 +33,6 @@ import (
 	"bytes"
 	"context"
 	"fmt"
-	"io"
 	"net/http"
 	"strings"
 	"time"
@@ -66,9 +65,6 @@ type Provider struct {
 	client  *http.Client
 	timeout providers.Timeouts
 }
-
-// maxBody bounds a non-streaming answer read into memory.
-const maxBody = 64 << 20
 
 // New builds a provider for one account.
 func New(cfg providers.Config) (*Provider, error) {
@@ -172,30 +168,9 @@ func (p *Provider) Do(ctx context.Context, req *providers.Request) (*providers.R
 		return nil, err
 	}
 	defer resp.Body.Close()
-	// The body of a non-streaming answer may take as long as generation
-	// does; the idle deadline bounds gaps, not the whole read.
-	wd.Arm("response body", p.timeout.Idle)
-	raw, err := io.ReadAll(io.LimitReader(&idleReader{r: resp.Body, wd: wd, idle: p.timeout.Idle}, maxBody+1))
+	raw, err := providers.ReadBody(ctx, wd, resp.Body, p.timeout.Idle)
 	if err != nil {
-		return nil, providers.Classify(ctx, err)
-	}
-	if len(raw) > maxBody {
-		return nil, fmt.Errorf("%w: body larger than %d bytes", providers.ErrBadResponse, maxBody)
+		return nil, err
 	}
 	return convertResponse(raw, tr.trimmed, time.Now().Unix())
-}
-
-// idleReader re-arms the idle deadline whenever bytes arrive.
-type idleReader struct {
-	r    io.Reader
-	wd   *providers.Watchdog
-	idle time.Duration
-}
-
-func (ir *idleReader) Read(b []byte) (int, error) {
-	n, err := ir.r.Read(b)
-	if n > 0 {
-		ir.wd.Arm("response body", ir.idle)
-	}
-	return n, err
 }

@@ -16,7 +16,6 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
-	"io"
 	"net/http"
 	"net/url"
 	"sort"
@@ -33,8 +32,6 @@ const (
 	defaultRegion = "us-east-1"
 	// signingName is SigV4's service name for bedrock-runtime.
 	signingName = "bedrock"
-	// maxBody bounds a non-streaming answer read into memory.
-	maxBody = 64 << 20
 )
 
 func init() {
@@ -230,30 +227,9 @@ func (p *Provider) Do(ctx context.Context, req *providers.Request) (*providers.R
 		return nil, err
 	}
 	defer resp.Body.Close()
-	// The body of a non-streaming answer may take as long as generation
-	// does; the idle deadline bounds gaps, not the whole read.
-	wd.Arm("response body", p.timeout.Idle)
-	b, err := io.ReadAll(io.LimitReader(&idleReader{r: resp.Body, wd: wd, idle: p.timeout.Idle}, maxBody+1))
+	b, err := providers.ReadBody(ctx, wd, resp.Body, p.timeout.Idle)
 	if err != nil {
-		return nil, providers.Classify(ctx, err)
-	}
-	if len(b) > maxBody {
-		return nil, fmt.Errorf("%w: body larger than %d bytes", providers.ErrBadResponse, maxBody)
+		return nil, err
 	}
 	return parseResponse(b, completionID(resp.Header.Get("X-Amzn-Requestid")), req.Model, p.now().Unix())
-}
-
-// idleReader re-arms the idle deadline whenever bytes arrive.
-type idleReader struct {
-	r    io.Reader
-	wd   *providers.Watchdog
-	idle time.Duration
-}
-
-func (ir *idleReader) Read(b []byte) (int, error) {
-	n, err := ir.r.Read(b)
-	if n > 0 {
-		ir.wd.Arm("response body", ir.idle)
-	}
-	return n, err
 }

@@ -16,7 +16,6 @@ import (
 	"bytes"
 	"context"
 	"fmt"
-	"io"
 	"net/http"
 	"net/url"
 	"strings"
@@ -48,9 +47,6 @@ type Provider struct {
 	// now stamps the "created" field; tests pin it.
 	now func() time.Time
 }
-
-// maxBody bounds a non-streaming answer read into memory.
-const maxBody = 64 << 20
 
 func newProvider(cfg providers.Config) (*Provider, error) {
 	base := cfg.BaseURL
@@ -132,15 +128,9 @@ func (p *Provider) post(ctx context.Context, wd *providers.Watchdog, u string, b
 		return nil, err
 	}
 	defer resp.Body.Close()
-	// The body of a non-streaming answer may take as long as generation
-	// does; the idle deadline bounds gaps, not the whole read.
-	wd.Arm("response body", p.timeout.Idle)
-	out, err := io.ReadAll(io.LimitReader(&idleReader{r: resp.Body, wd: wd, idle: p.timeout.Idle}, maxBody+1))
+	out, err := providers.ReadBody(ctx, wd, resp.Body, p.timeout.Idle)
 	if err != nil {
-		return nil, providers.Classify(ctx, err)
-	}
-	if len(out) > maxBody {
-		return nil, fmt.Errorf("%w: body larger than %d bytes", providers.ErrBadResponse, maxBody)
+		return nil, err
 	}
 	return out, nil
 }
@@ -167,19 +157,4 @@ func (p *Provider) Do(ctx context.Context, req *providers.Request) (*providers.R
 		return nil, err
 	}
 	return translateResponse(body, req.Model, p.now())
-}
-
-// idleReader re-arms the idle deadline whenever bytes arrive.
-type idleReader struct {
-	r    io.Reader
-	wd   *providers.Watchdog
-	idle time.Duration
-}
-
-func (ir *idleReader) Read(b []byte) (int, error) {
-	n, err := ir.r.Read(b)
-	if n > 0 {
-		ir.wd.Arm("response body", ir.idle)
-	}
-	return n, err
 }

@@ -10,10 +10,8 @@ import (
 	"bytes"
 	"context"
 	"fmt"
-	"io"
 	"net/http"
 	"strings"
-	"time"
 
 	"github.com/llmgate/llmgate/providers"
 )
@@ -97,9 +95,6 @@ type Provider struct {
 	timeout providers.Timeouts
 }
 
-// maxBody bounds a non-streaming answer read into memory.
-const maxBody = 64 << 20
-
 func newProvider(f flavor, cfg providers.Config) (*Provider, error) {
 	base := cfg.BaseURL
 	if base == "" {
@@ -175,33 +170,12 @@ func (p *Provider) Do(ctx context.Context, req *providers.Request) (*providers.R
 		return nil, err
 	}
 	defer resp.Body.Close()
-	// The body of a non-streaming answer may take as long as generation
-	// does; the idle deadline bounds gaps, not the whole read.
-	wd.Arm("response body", p.timeout.Idle)
-	body, err := io.ReadAll(io.LimitReader(&idleReader{r: resp.Body, wd: wd, idle: p.timeout.Idle}, maxBody+1))
+	body, err := providers.ReadBody(ctx, wd, resp.Body, p.timeout.Idle)
 	if err != nil {
-		return nil, providers.Classify(ctx, err)
-	}
-	if len(body) > maxBody {
-		return nil, fmt.Errorf("%w: body larger than %d bytes", providers.ErrBadResponse, maxBody)
+		return nil, err
 	}
 	if p.flavor.eosFinish {
 		body = bytes.ReplaceAll(body, []byte(`"finish_reason":"eos"`), []byte(`"finish_reason":"stop"`))
 	}
 	return parseResponse(body)
-}
-
-// idleReader re-arms the idle deadline whenever bytes arrive.
-type idleReader struct {
-	r    io.Reader
-	wd   *providers.Watchdog
-	idle time.Duration
-}
-
-func (ir *idleReader) Read(b []byte) (int, error) {
-	n, err := ir.r.Read(b)
-	if n > 0 {
-		ir.wd.Arm("response body", ir.idle)
-	}
-	return n, err
 }

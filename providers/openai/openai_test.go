@@ -5,7 +5,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"github.com/llmgate/llmgate/internal/fixtures"
 	"io"
 	"math/rand/v2"
 	"net/http"
@@ -16,6 +15,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/llmgate/llmgate/internal/fixtures"
 
 	"github.com/llmgate/llmgate/providers"
 )
