@@ -1,6 +1,7 @@
 package providers
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -233,4 +234,41 @@ func (ir *idleReader) Read(b []byte) (int, error) {
 		ir.wd.Arm("response body", ir.idle)
 	}
 	return n, err
+}
+
+// NewPost builds an upstream POST carrying the account's headers and the
+// Accept that fits a stream or a JSON answer.
+func NewPost(ctx context.Context, url string, body []byte, header http.Header, stream bool) (*http.Request, error) {
+	hr, err := http.NewRequestWithContext(ctx, http.MethodPost, url, bytes.NewReader(body))
+	if err != nil {
+		return nil, fmt.Errorf("building upstream request: %w", err)
+	}
+	hr.Header = header.Clone()
+	if stream {
+		hr.Header.Set("Accept", "text/event-stream")
+	} else {
+		hr.Header.Set("Accept", "application/json")
+	}
+	return hr, nil
+}
+
+// Send performs an upstream request under the header deadline and returns
+// the response once its headers arrived. A transport failure becomes a
+// classified error; a non-2xx answer becomes a *StatusError read by toErr
+// (the provider's native error shape), or NewStatusError when nil.
+func Send(ctx context.Context, c *http.Client, wd *Watchdog, hr *http.Request, headers time.Duration, toErr func(*http.Response) *StatusError) (*http.Response, error) {
+	wd.Arm("response headers", headers)
+	resp, err := c.Do(hr)
+	if err != nil {
+		return nil, Classify(ctx, err)
+	}
+	if resp.StatusCode < 200 || resp.StatusCode > 299 {
+		if toErr == nil {
+			toErr = NewStatusError
+		}
+		se := toErr(resp)
+		resp.Body.Close()
+		return nil, se
+	}
+	return resp, nil
 }

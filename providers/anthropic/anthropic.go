@@ -30,7 +30,6 @@
 package anthropic
 
 import (
-	"bytes"
 	"context"
 	"fmt"
 	"net/http"
@@ -111,27 +110,11 @@ func (p *Provider) Capabilities() providers.Capabilities {
 // headers arrived, or a classified error. A non-2xx answer becomes
 // *StatusError.
 func (p *Provider) send(ctx context.Context, wd *providers.Watchdog, stream bool, body []byte) (*http.Response, error) {
-	hr, err := http.NewRequestWithContext(ctx, http.MethodPost, p.baseURL+"/messages", bytes.NewReader(body))
+	hr, err := providers.NewPost(ctx, p.baseURL+"/messages", body, p.headers, stream)
 	if err != nil {
-		return nil, fmt.Errorf("building upstream request: %w", err)
+		return nil, err
 	}
-	hr.Header = p.headers.Clone()
-	if stream {
-		hr.Header.Set("Accept", "text/event-stream")
-	} else {
-		hr.Header.Set("Accept", "application/json")
-	}
-	wd.Arm("response headers", p.timeout.Headers)
-	resp, err := p.client.Do(hr)
-	if err != nil {
-		return nil, providers.Classify(ctx, err)
-	}
-	if resp.StatusCode < 200 || resp.StatusCode > 299 {
-		se := statusError(resp)
-		resp.Body.Close()
-		return nil, se
-	}
-	return resp, nil
+	return providers.Send(ctx, p.client, wd, hr, p.timeout.Headers, statusError)
 }
 
 // prepare checks the endpoint and translates the client's body.

@@ -199,17 +199,7 @@ func (p *Provider) send(ctx context.Context, wd *providers.Watchdog, model, op s
 			return nil, fmt.Errorf("signing upstream request: %w", err)
 		}
 	}
-	wd.Arm("response headers", p.timeout.Headers)
-	resp, err := p.client.Do(hr)
-	if err != nil {
-		return nil, providers.Classify(ctx, err)
-	}
-	if resp.StatusCode < 200 || resp.StatusCode > 299 {
-		se := statusError(resp)
-		resp.Body.Close()
-		return nil, se
-	}
-	return resp, nil
+	return providers.Send(ctx, p.client, wd, hr, p.timeout.Headers, statusError)
 }
 
 // Do performs a non-streaming Converse call.

@@ -136,27 +136,11 @@ func (p *Provider) send(ctx context.Context, wd *providers.Watchdog, req *provid
 	if p.url != nil {
 		u = p.url(req.Endpoint, req.Model)
 	}
-	hr, err := http.NewRequestWithContext(ctx, http.MethodPost, u, bytes.NewReader(body))
+	hr, err := providers.NewPost(ctx, u, body, p.headers, req.Stream)
 	if err != nil {
-		return nil, fmt.Errorf("building upstream request: %w", err)
+		return nil, err
 	}
-	hr.Header = p.headers.Clone()
-	if req.Stream {
-		hr.Header.Set("Accept", "text/event-stream")
-	} else {
-		hr.Header.Set("Accept", "application/json")
-	}
-	wd.Arm("response headers", p.timeout.Headers)
-	resp, err := p.client.Do(hr)
-	if err != nil {
-		return nil, providers.Classify(ctx, err)
-	}
-	if resp.StatusCode < 200 || resp.StatusCode > 299 {
-		se := providers.NewStatusError(resp)
-		resp.Body.Close()
-		return nil, se
-	}
-	return resp, nil
+	return providers.Send(ctx, p.client, wd, hr, p.timeout.Headers, nil)
 }
 
 // Do performs a non-streaming call.
