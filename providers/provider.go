@@ -20,7 +20,29 @@ const (
 	Chat Endpoint = "chat/completions"
 	// Embeddings is POST /v1/embeddings.
 	Embeddings Endpoint = "embeddings"
+	// Responses is OpenAI's POST /v1/responses, for providers that speak
+	// it natively (see Speaker); the body is the client's Responses
+	// request and events come back in that protocol.
+	Responses Endpoint = "responses"
+	// Messages is Anthropic's POST /v1/messages, for providers that speak
+	// it natively.
+	Messages Endpoint = "messages"
+	// CountTokens is Anthropic's POST /v1/messages/count_tokens.
+	CountTokens Endpoint = "messages/count_tokens"
 )
+
+// Speaker is implemented by providers that serve an endpoint other than
+// Chat and Embeddings natively: the gateway then passes the client's own
+// protocol through instead of translating it to chat and back.
+type Speaker interface {
+	Speaks(ep Endpoint) bool
+}
+
+// Speaks reports whether p serves ep natively.
+func Speaks(p Provider, ep Endpoint) bool {
+	s, ok := p.(Speaker)
+	return ok && s.Speaks(ep)
+}
 
 // Request is one upstream call. Body is the client's JSON with only the
 // model rewritten and the llmgate extension removed; everything else is
@@ -37,6 +59,10 @@ type Request struct {
 	Stream bool
 	// Timeouts bound this attempt; zero fields mean "no limit".
 	Timeouts Timeouts
+	// Header holds protocol headers of the client's request that a native
+	// passthrough forwards (anthropic-version, anthropic-beta); nil for
+	// translated calls.
+	Header http.Header
 }
 
 // Timeouts bound one attempt. Connect and Headers are enforced by the
@@ -79,8 +105,12 @@ type Event struct {
 	// the sink frames Data as "data: <Data>\n\n".
 	Raw []byte
 	// Data is the event's data payload: a chat.completion.chunk JSON object,
-	// or "[DONE]".
+	// or "[DONE]"; on a native stream (Responses, Messages), the event's
+	// JSON object.
 	Data []byte
+	// Name is the SSE event name of a native stream ("response.completed",
+	// "message_delta"); empty on chat streams, which name no events.
+	Name string
 	// Comment marks an SSE comment line (": keep-alive"); Data is empty.
 	Comment bool
 	// Malformed marks an event whose data could not be parsed; the sink

@@ -159,6 +159,29 @@ CREATE INDEX requests_project ON requests (project, time);
 CREATE INDEX requests_provider ON requests (provider, time);
 `,
 	},
+	{
+		name: "stored responses",
+		sql: `
+-- The Responses API's stored responses: each turn's own input items and
+-- the full response object, per key, so previous_response_id can rebuild
+-- a conversation for any provider. native marks a response the upstream
+-- account stored itself (a passthrough with store on), which can then be
+-- continued there by id.
+CREATE TABLE responses (
+	id          TEXT PRIMARY KEY,
+	key_id      TEXT NOT NULL,
+	created_at  INTEGER NOT NULL,
+	expires_at  INTEGER NOT NULL,
+	previous_id TEXT NOT NULL DEFAULT '',
+	provider    TEXT NOT NULL DEFAULT '',
+	native      INTEGER NOT NULL DEFAULT 0,
+	input       TEXT NOT NULL DEFAULT '[]',
+	response    TEXT NOT NULL
+);
+CREATE INDEX responses_key ON responses (key_id, created_at);
+CREATE INDEX responses_expires ON responses (expires_at);
+`,
+	},
 }
 
 // Column lists shared by the inserts and selects, in Row and Key field

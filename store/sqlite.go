@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/mattn/go-sqlite3"
@@ -42,6 +43,9 @@ type SQLite struct {
 	// see ErrClosed instead of a "statement is closed" error.
 	mu     sync.RWMutex
 	closed bool
+
+	// putCount paces the purge of expired stored responses.
+	putCount atomic.Int64
 }
 
 var _ Store = (*SQLite)(nil)

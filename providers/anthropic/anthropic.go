@@ -138,6 +138,9 @@ func prepare(req *providers.Request, stream bool) ([]byte, *translated, error) {
 
 // Do performs a non-streaming call.
 func (p *Provider) Do(ctx context.Context, req *providers.Request) (*providers.Response, error) {
+	if p.Speaks(req.Endpoint) {
+		return p.doNative(ctx, req)
+	}
 	body, tr, err := prepare(req, false)
 	if err != nil {
 		return nil, err

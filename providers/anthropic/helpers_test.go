@@ -145,6 +145,7 @@ var errGone = errors.New("client went away")
 
 func (s *recSink) Event(ev *providers.Event) error {
 	c := *ev
+	c.Raw = bytes.Clone(ev.Raw)
 	c.Data = bytes.Clone(ev.Data)
 	if ev.Usage != nil {
 		u := *ev.Usage

@@ -20,6 +20,9 @@ var doneData = []byte("[DONE]")
 // Stream performs a streaming call, translating Anthropic's events into
 // chat.completion.chunk events as they arrive.
 func (p *Provider) Stream(ctx context.Context, req *providers.Request, sink providers.Sink) (providers.Usage, error) {
+	if req.Endpoint == providers.Messages {
+		return p.streamNative(ctx, req, sink)
+	}
 	body, tr, err := prepare(req, true)
 	if err != nil {
 		return providers.Usage{}, err

@@ -50,6 +50,10 @@ func New(cfg providers.Config) (providers.Provider, error) {
 	v1 := strings.HasSuffix(base, "/openai/v1")
 	o := openai.Options{
 		Auth: func(h http.Header, key string) { h.Set("api-key", key) },
+		// The v1 API serves /responses beside /chat/completions; the
+		// deployment URLs need a preview api-version for it, so those
+		// accounts get Responses requests translated to chat instead.
+		Responses: v1,
 	}
 	if strings.EqualFold(cfg.Options["auth"], "bearer") {
 		o.Auth = func(h http.Header, key string) { h.Set("Authorization", "Bearer "+key) }

@@ -29,13 +29,15 @@ type flavor struct {
 	// prefix: the upstream continues a final assistant message marked
 	// "prefix": true instead of starting a new turn (Mistral).
 	prefix bool
+	// responses: the upstream serves the Responses API.
+	responses bool
 }
 
 var flavors = []flavor{
-	{name: "openai", baseURL: "https://api.openai.com/v1"},
-	{name: "openrouter", baseURL: "https://openrouter.ai/api/v1"},
+	{name: "openai", baseURL: "https://api.openai.com/v1", responses: true},
+	{name: "openrouter", baseURL: "https://openrouter.ai/api/v1", responses: true},
 	{name: "groq", baseURL: "https://api.groq.com/openai/v1"},
-	{name: "xai", baseURL: "https://api.x.ai/v1"},
+	{name: "xai", baseURL: "https://api.x.ai/v1", responses: true},
 	{name: "mistral", baseURL: "https://api.mistral.ai/v1", noStreamOptions: true, prefix: true},
 	{name: "cerebras", baseURL: "https://api.cerebras.ai/v1"},
 	{name: "deepseek", baseURL: "https://api.deepseek.com"},
@@ -66,11 +68,14 @@ type Options struct {
 	Auth func(h http.Header, key string)
 	// NoStreamOptions: the upstream rejects stream_options.
 	NoStreamOptions bool
+	// Responses: the upstream serves the Responses API at
+	// URL(providers.Responses, model).
+	Responses bool
 }
 
 // NewWith builds a passthrough provider with custom URL and auth.
 func NewWith(cfg providers.Config, o Options) (*Provider, error) {
-	p, err := newProvider(flavor{name: cfg.Type, baseURL: cfg.BaseURL, noStreamOptions: o.NoStreamOptions}, cfg)
+	p, err := newProvider(flavor{name: cfg.Type, baseURL: cfg.BaseURL, noStreamOptions: o.NoStreamOptions, responses: o.Responses}, cfg)
 	if err != nil {
 		return nil, err
 	}
@@ -111,6 +116,19 @@ func newProvider(f flavor, cfg providers.Config) (*Provider, error) {
 	}
 	for k, v := range cfg.Headers {
 		h.Set(k, v)
+	}
+	// An account on the type's own API serves the Responses API; one with
+	// its own base_url (vLLM, Ollama, a private proxy) may not, so it gets
+	// Responses requests translated to chat unless `option responses on`
+	// says it speaks them. `option responses off` forces translation.
+	if base != strings.TrimRight(f.baseURL, "/") {
+		f.responses = false
+	}
+	switch strings.ToLower(cfg.Options["responses"]) {
+	case "on", "true", "native":
+		f.responses = true
+	case "off", "false", "translate":
+		f.responses = false
 	}
 	t := cfg.Timeouts.WithDefaults()
 	return &Provider{

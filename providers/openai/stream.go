@@ -50,6 +50,9 @@ func (p *Provider) streamBody(body []byte) []byte {
 
 // Stream performs a streaming call, passing each event through.
 func (p *Provider) Stream(ctx context.Context, req *providers.Request, sink providers.Sink) (providers.Usage, error) {
+	if req.Endpoint == providers.Responses {
+		return p.streamResponses(ctx, req, sink)
+	}
 	ctx, cancel := context.WithTimeout(ctx, p.timeout.Total)
 	defer cancel()
 	ctx, wd := providers.NewWatchdog(ctx)
