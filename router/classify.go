@@ -39,10 +39,11 @@ type Features struct {
 	CodeLines    int
 	// Math is the 0..1 strength of quantitative reasoning,
 	// ln(1+m)/ln(17) capped at 1, where m counts relational quantities
-	// (twice, half, remaining, average, than …) and mathematical notation
-	// (LaTeX, ∑ ≤ → ×), plus 0.5 per word of mathematical vocabulary
-	// (equation, integral, probability …) and 0.1 per number, operator
-	// between operands, percentage or fraction.
+	// (twice, half, remaining, average, than …), written fractions (3/4,
+	// like "three quarters") and mathematical notation (LaTeX, ∑ ≤ → ×),
+	// plus 0.5 per word of mathematical vocabulary (equation, integral,
+	// probability …) and 0.1 per number, operator between operands or
+	// percentage.
 	Math float64
 	// MultiStep is the 0..1 strength of multi-step markers,
 	// ln(1+s)/ln(17) capped at 1, where s counts sequencing words (first,
@@ -58,6 +59,12 @@ type Features struct {
 	// Recall is the 0..1 strength of definition / recall phrasing (called,
 	// known as, refers to, stands for): ln(1+n)/ln(5).
 	Recall float64
+	// Choices counts the words and numbers of the answer options when the
+	// request text lists at least two ("A. …", "b) …", "(C) …" lines), else
+	// 0. Picking among given answers is recognition, not generation: the
+	// longer the options, the more of the answer the prompt already holds
+	// (and the more of its length is not the problem's).
+	Choices int
 	// Light is the 0..1 strength of light-task verbs (translate,
 	// summarize, rephrase, define): ln(1+n)/ln(3).
 	Light float64
@@ -80,13 +87,14 @@ type Features struct {
 // Weights are the classifier's weights and thresholds. The raw score is
 //
 //	Bias + Length·len + Math·Math + MultiStep·MultiStep + Clauses·clauses
-//	+ Terminology·Terminology + Recall·Recall + Light·Light
+//	+ Terminology·Terminology + Recall·Recall + Light·Light + Choices·choices
 //	+ Code·code + Conversation·depth + Domain·[high-risk domain]
 //	+ Tools·[tools] + Images·[images] + JSONSchema·[json_schema]
 //	+ EffortHigh·[effort high|xhigh|max] + EffortLow·[effort none|minimal|low]
 //
 // where len = log2(1+tokens/16)/log2(1+32768/16) (0 for an empty prompt,
-// 1 at 32k tokens), clauses = ln(1+Clauses)/ln(65), code = 0.5 + 0.5·
+// 1 at 32k tokens), clauses = ln(1+Clauses)/ln(65), choices =
+// ln(1+Choices)/ln(257), code = 0.5 + 0.5·
 // ln(1+CodeLines)/ln(129) when Code, depth = ln(Messages)/ln(33); the
 // score is the logistic of the raw score. The zero value means
 // DefaultWeights.
@@ -99,6 +107,7 @@ type Weights struct {
 	Terminology  float64
 	Recall       float64
 	Light        float64
+	Choices      float64
 	Code         float64
 	Conversation float64
 	Domain       float64
@@ -118,7 +127,9 @@ type Weights struct {
 // DefaultWeights: Length, Math, MultiStep, Clauses, Terminology and Recall
 // were tuned (coarse grid, round values, signs fixed in advance) on the
 // even rows of the evaluation data and checked on the odd rows; see
-// cmd/llmgate-eval. The other signals do not occur in that data: their
+// cmd/llmgate-eval. Choices was set the same way, and checked also
+// across subjects (fit on every other MMLU subject, scored on the rest).
+// The other signals do not occur in that data: their
 // weights are priors, set so that each pushes a request about as much as
 // a few markers do, and the rules in Classify carry the rest.
 func DefaultWeights() Weights {
@@ -131,6 +142,7 @@ func DefaultWeights() Weights {
 		Terminology:       -4.0,  // jargon-dense recall questions are easy for any model
 		Recall:            -1.5,  // "is called", "refers to"
 		Light:             -1.0,  // translate, summarize, rephrase
+		Choices:           -2.0,  // -1.1 for four options of five words each
 		Code:              2.5,   // code in the conversation
 		Conversation:      0.5,   // 0.5 at 33 messages
 		Domain:            0.25,  // legal, financial or medical (the tier also goes up one)
@@ -150,7 +162,8 @@ var weightNames = map[string]func(*Weights) *float64{
 	"math": func(w *Weights) *float64 { return &w.Math }, "multi_step": func(w *Weights) *float64 { return &w.MultiStep },
 	"clauses": func(w *Weights) *float64 { return &w.Clauses }, "terminology": func(w *Weights) *float64 { return &w.Terminology },
 	"recall": func(w *Weights) *float64 { return &w.Recall }, "light": func(w *Weights) *float64 { return &w.Light },
-	"code": func(w *Weights) *float64 { return &w.Code }, "conversation": func(w *Weights) *float64 { return &w.Conversation },
+	"choices": func(w *Weights) *float64 { return &w.Choices },
+	"code":    func(w *Weights) *float64 { return &w.Code }, "conversation": func(w *Weights) *float64 { return &w.Conversation },
 	"domain": func(w *Weights) *float64 { return &w.Domain }, "tools": func(w *Weights) *float64 { return &w.Tools },
 	"images": func(w *Weights) *float64 { return &w.Images }, "json_schema": func(w *Weights) *float64 { return &w.JSONSchema },
 	"effort_high": func(w *Weights) *float64 { return &w.EffortHigh }, "effort_low": func(w *Weights) *float64 { return &w.EffortLow },
@@ -229,8 +242,8 @@ func ExtractFeatures(body []byte, criticality string) Features {
 		f.CodeLanguage = guessLanguage(st, rq.otherLang)
 	}
 	notation := st.mathSyms + st.latex
-	plain := st.numbers + st.arith + st.percent + st.fractions
-	f.Math = logScale(float64(st.cls[bitIndex(wRel)]+notation)+0.5*float64(st.cls[bitIndex(wMath)])+0.1*float64(plain), 16)
+	plain := st.numbers + st.arith + st.percent
+	f.Math = logScale(float64(st.cls[bitIndex(wRel)]+notation+st.fractions)+0.5*float64(st.cls[bitIndex(wMath)])+0.1*float64(plain), 16)
 	steps := float64(st.cls[bitIndex(wSeq)]+st.listItems+2*st.stepByStep+2*st.cls[bitIndex(wReason)]) +
 		0.5*float64(st.cls[bitIndex(wCond)]+st.cls[bitIndex(wCausal)])
 	f.MultiStep = logScale(steps, 16)
@@ -239,6 +252,9 @@ func ExtractFeatures(body []byte, criticality string) Features {
 	}
 	f.Recall = logScale(float64(st.cls[bitIndex(wRecall)]), 4)
 	f.Light = logScale(float64(st.cls[bitIndex(wSimple)]), 2)
+	if st.choiceLines >= 2 {
+		f.Choices = st.choiceTokens
+	}
 	f.Domain = domainOf(st)
 	return f
 }

@@ -15,6 +15,7 @@ type textStats struct {
 	sentences, listItems               int
 	lines, codeLines, fences, fileRefs int
 	stepByStep                         int
+	choiceLines, choiceTokens          int             // answer-option lines ("A. …", "(b) …") and their words and numbers
 	cls                                [numClasses]int // per wordClass bit
 	commas                             int
 	fenceLang                          string
@@ -78,6 +79,8 @@ type scanner struct {
 	lineFirst                                   wordClass
 	lineLast                                    rune
 	lineLead                                    uint8 // 0 start, 1 digits, 2 list marker, 3 other
+	lineTok0                                    int   // words+numbers before the line
+	choiceMark                                  uint8 // 0 no, 1 "A." or "(b)" opened the line, 2 and a space followed
 }
 
 func newScanner() scanner {
@@ -122,6 +125,9 @@ func (sc *scanner) scanJSON(raw string) {
 		if c == ' ' && sc.backticks == 0 {
 			// the other hot path: a space between words
 			sc.boundary()
+			if sc.choiceMark == 1 {
+				sc.choiceMark = 2
+			}
 			if sc.lineChars == 0 {
 				sc.lineIndent++
 			} else if sc.lineLead == 2 {
@@ -250,6 +256,9 @@ func (sc *scanner) ascii(c byte) {
 		}
 	case ccSpace, ccNewline:
 		sc.boundary()
+		if sc.choiceMark == 1 {
+			sc.choiceMark = 2
+		}
 		if cc == ccNewline {
 			sc.endLine()
 		} else if sc.lineChars == 0 {
@@ -285,6 +294,7 @@ func (sc *scanner) punct(c byte) {
 	sc.lineLead = 3
 	switch c {
 	case '.':
+		sc.markChoice()
 		if sc.inNum {
 			sc.numDot = true
 			if lead == 1 {
@@ -343,6 +353,7 @@ func (sc *scanner) punct(c byte) {
 		sc.operator()
 		return
 	case ')':
+		sc.markChoice()
 		sc.endToken()
 		sc.linePunct++
 		sc.lastOperand = true

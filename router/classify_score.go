@@ -36,6 +36,7 @@ const (
 	rsnTerminology
 	rsnRecall
 	rsnLight
+	rsnChoices
 	rsnShort
 	rsnCount = iota
 )
@@ -43,7 +44,7 @@ const (
 var reasonNames = [rsnCount]string{"long_context", "length", "code", "math", "multi_step",
 	"clauses", "legal", "financial", "medical", "scientific", "tools", "images", "json_schema",
 	"conversation", "reasoning_effort", "low_effort", "criticality", "terminology", "recall",
-	"light_task", "short"}
+	"light_task", "choices", "short"}
 
 // Classify scores features with weights (the zero Weights mean
 // DefaultWeights) and picks the tier:
@@ -68,6 +69,8 @@ func Classify(f Features, w Weights) Classification {
 	}
 	raw := w.Bias + lenC + mathC + stepC + clauseC
 	raw += w.Terminology*f.Terminology + w.Recall*f.Recall + w.Light*f.Light
+	choiceC := w.Choices * logScale(float64(f.Choices), 256)
+	raw += choiceC
 	if f.Code {
 		raw += w.Code * (0.5 + 0.5*logScale(float64(f.CodeLines), 128))
 		why |= rsnCode
@@ -170,6 +173,9 @@ func Classify(f Features, w Weights) Classification {
 		}
 		if w.Light*f.Light <= -0.25 {
 			why |= rsnLight
+		}
+		if choiceC <= -0.5 {
+			why |= rsnChoices
 		}
 	}
 	if why == 0 {

@@ -146,6 +146,18 @@ func TestClassifierCases(t *testing.T) {
 					t.Errorf("Words %d: a huge text should be sampled", f.Words)
 				}
 			}},
+		{name: "multiple choice with answer options", body: chat(t, nil, "Which planet is known as the red planet?\nA. Venus\nB. Mars\n(C) Jupiter and its moons\nd) Saturn\nAnswer:"),
+			tier: "simple", check: func(t *testing.T, f Features) {
+				if f.Choices != 7 {
+					t.Errorf("Choices %d, want 7 (the words of four options)", f.Choices)
+				}
+			}},
+		{name: "not answer options", body: chat(t, nil, "e.g. the first item\nA.B. Smith wrote it\nA. single labelled line"),
+			check: func(t *testing.T, f Features) {
+				if f.Choices != 0 {
+					t.Errorf("Choices %d, want 0 (abbreviations, one labelled line)", f.Choices)
+				}
+			}},
 		{name: "conversation depth", body: chat(t, nil, "hi", "Hello! How can I help?", "What's 2+2?", "4", "And 3+3?", "6", "Thanks", "You're welcome", "Bye"),
 			check: func(t *testing.T, f Features) {
 				if f.Messages != 9 {
@@ -251,7 +263,7 @@ func TestClassifierWeightsConfigurable(t *testing.T) {
 	if err := w.Set("complex_min", 0.001); err != nil || w.Validate() == nil {
 		t.Errorf("complex_min below simple_max validated")
 	}
-	if len(WeightNames()) != 19 {
+	if len(WeightNames()) != 20 {
 		t.Errorf("WeightNames: %v", WeightNames())
 	}
 }

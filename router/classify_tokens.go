@@ -18,6 +18,9 @@ func isMathRune(r rune) bool {
 
 func (sc *scanner) startNumber() {
 	st := &sc.textStats
+	if sc.choiceMark == 1 {
+		sc.choiceMark = 0 // "e.g.", "A.B.": no space after the label
+	}
 	sc.inNum = true
 	sc.numDot, sc.numSlash, sc.numComma, sc.numDec, sc.numFrac = false, false, false, false, false
 	if sc.dollar {
@@ -45,7 +48,20 @@ func (sc *scanner) endNumber() {
 	}
 }
 
+// markChoice notes an answer-option label: a single letter a–j that
+// opens the line (after at most an opening parenthesis or dash), followed
+// by '.' or ')'. It counts once a space follows ("A. Paris", "(b) 4 m/s",
+// but not "e.g." or "A.B.").
+func (sc *scanner) markChoice() {
+	if sc.inWord && sc.wlen == 1 && sc.lineWords == 0 && sc.lineChars <= 2 && sc.word[0] >= 'a' && sc.word[0] <= 'j' {
+		sc.choiceMark = 1
+	}
+}
+
 func (sc *scanner) startWord() {
+	if sc.choiceMark == 1 {
+		sc.choiceMark = 0 // "e.g.", "A.B.": no space after the label
+	}
 	sc.inWord = true
 	sc.wlen = 0
 	sc.whash = hashSeed
@@ -135,6 +151,11 @@ func (sc *scanner) endLine() {
 	if sc.backticks > 0 {
 		sc.flushBackticks()
 	}
+	if sc.choiceMark == 2 {
+		st.choiceLines++
+		st.choiceTokens += st.words + st.numbers - sc.lineTok0 - 1
+	}
+	sc.choiceMark, sc.lineTok0 = 0, st.words+st.numbers
 	if sc.lineChars > 0 {
 		st.lines++
 		switch {
