@@ -53,6 +53,7 @@ func parseCaddyfile(h httpcaddyfile.Helper) (caddyhttp.MiddlewareHandler, error)
 //			capabilities <tools|vision|json_schema|reasoning|prefix|embeddings...>
 //		}
 //		max_body <size>
+//		responses_retention <duration|off>
 //
 //		fallback <model> <fallback model...>
 //		retry {
@@ -179,8 +180,25 @@ func (m *Handler) UnmarshalCaddyfile(d *caddyfile.Dispenser) error {
 				return d.Errf("max_body: bad size %q (use e.g. 10MB or 32MiB)", v)
 			}
 			m.MaxBody = int64(n)
+		case "responses_retention":
+			if err := once(opt); err != nil {
+				return err
+			}
+			var v string
+			if !d.Args(&v) || d.NextArg() {
+				return d.ArgErr()
+			}
+			if v = expand(v); v == "off" {
+				m.ResponsesRetention = -1
+				break
+			}
+			dur, err := caddy.ParseDuration(v)
+			if err != nil || dur <= 0 {
+				return d.Errf("responses_retention: bad duration %q (use e.g. 720h, 7d, or off)", v)
+			}
+			m.ResponsesRetention = caddy.Duration(dur)
 		default:
-			return d.Errf("unknown option %q (want store, provider, key, model, route, fallback, retry, limits, limiter or max_body)", opt)
+			return d.Errf("unknown option %q (want store, provider, key, model, route, fallback, retry, limits, limiter, max_body or responses_retention)", opt)
 		}
 	}
 	return nil

@@ -89,6 +89,13 @@ type Handler struct {
 	// get 413 as soon as the excess is seen. Default: 32 MiB.
 	MaxBody int64 `json:"max_body,omitempty"`
 
+	// ResponsesRetention is how long Responses API responses are kept in
+	// the store for previous_response_id and GET /v1/responses/{id}
+	// (each key sees only its own). "off" (-1 in JSON) keeps none, and
+	// previous_response_id is then refused. Default: 720h (30 days, as
+	// OpenAI keeps them).
+	ResponsesRetention caddy.Duration `json:"responses_retention,omitempty"`
+
 	gw       *gateway.Gateway
 	router   *router.Router
 	health   *router.Health

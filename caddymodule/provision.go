@@ -177,7 +177,9 @@ func (m *Handler) Provision(ctx caddy.Context) error {
 		Store:         m.shared,
 		MaxBody:       m.MaxBody,
 		Logger:        m.logger,
-		OnDone:        setPlaceholders,
+		// -1 from the Caddyfile's "off" stays negative: nothing stored.
+		ResponsesRetention: time.Duration(m.ResponsesRetention),
+		OnDone:             setPlaceholders,
 	})
 	register(m)
 	return nil
@@ -399,8 +401,8 @@ func (m *Handler) routes() ([]*router.Route, error) {
 		if len(rc.Weights) > 0 || len(rc.Thresholds) == 2 {
 			w := router.DefaultWeights()
 			for name, v := range rc.Weights {
-				if !setWeight(&w, name, v) {
-					return nil, fmt.Errorf("route %q: unknown weight %q", rc.Name, name)
+				if err := w.Set(name, v); err != nil {
+					return nil, fmt.Errorf("route %q: %w", rc.Name, err)
 				}
 			}
 			if len(rc.Thresholds) == 2 {
@@ -415,21 +417,5 @@ func (m *Handler) routes() ([]*router.Route, error) {
 
 func knownWeight(name string) bool {
 	var w router.Weights
-	return setWeight(&w, name, 0)
-}
-
-// setWeight sets one classifier weight by its Caddyfile name.
-func setWeight(w *router.Weights, name string, v float64) bool {
-	p := map[string]*float64{
-		"bias": &w.Bias, "length": &w.Length, "math": &w.Math, "multi_step": &w.MultiStep, "clauses": &w.Clauses,
-		"terminology": &w.Terminology, "recall": &w.Recall, "light": &w.Light, "code": &w.Code,
-		"conversation": &w.Conversation, "domain": &w.Domain, "tools": &w.Tools, "images": &w.Images,
-		"json_schema": &w.JSONSchema, "effort_high": &w.EffortHigh, "effort_low": &w.EffortLow,
-		"long_context_tokens": &w.LongContextTokens,
-	}[name]
-	if p == nil {
-		return false
-	}
-	*p = v
-	return true
+	return w.Set(name, 0) == nil
 }

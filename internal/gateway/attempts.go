@@ -53,6 +53,7 @@ func (x *exchange) run(targets []router.Target) {
 	var (
 		failures []attemptFailure
 		rl       *relay
+		nr       *nativeRelay // streams passed through in the client's protocol
 		// final is the last upstream answer the client could be shown
 		// as is (context too long, the account's key refused) if nothing
 		// else works.
@@ -63,7 +64,11 @@ func (x *exchange) run(targets []router.Target) {
 	)
 	if x.req.stream {
 		rl = newRelay(x)
+		if x.proto != nil {
+			nr = newNativeRelay(x)
+		}
 	}
+	committed := func() bool { return (rl != nil && rl.committed) || (nr != nil && nr.committed) }
 	for attempts := 0; attempts < pol.MaxAttempts && x.g.now().Before(deadline); {
 		s, wait := x.next(slots, health)
 		if s == nil {
@@ -80,7 +85,13 @@ func (x *exchange) run(targets []router.Target) {
 		s.tries++
 		t, acct := s.t, s.t.Account
 		x.target, x.attemptNo = t, len(x.row.Attempts)+1
+		native := x.native(t)
+		ep := x.ep.provider()
 		body := x.req.bodyFor(t.Model)
+		var header http.Header
+		if native {
+			ep, body, header = x.ep.nativeEndpoint(), x.nativeBody(t), x.proto.header
+		}
 		if rl != nil && rl.cont != nil {
 			prefix := !rl.noPrefix && rl.cont.canPrefix() && x.acceptsPrefix(t)
 			rl.cont.restart(prefix)
@@ -88,15 +99,23 @@ func (x *exchange) run(targets []router.Target) {
 				body = rl.cont.prefixBody(body)
 			}
 		}
-		preq := &providers.Request{Endpoint: x.ep.provider(), Model: t.Model, Body: body, Stream: x.req.stream}
+		preq := &providers.Request{Endpoint: ep, Model: t.Model, Body: body, Stream: x.req.stream, Header: header}
 		began := x.g.now()
 		var err error
-		if rl != nil {
+		if rl != nil && native {
+			if !nr.committed {
+				nr.reset()
+			}
+			x.usage, err = acct.Provider.Stream(ctx, preq, nr)
+		} else if rl != nil {
 			if !rl.committed {
 				rl.reset()
 			}
 			var u providers.Usage
-			if pol.Hedge > 0 && !rl.committed {
+			// Hedging races two streams into the chat relay; a client
+			// protocol's stream may pass through natively instead, so it
+			// is not hedged.
+			if pol.Hedge > 0 && !rl.committed && x.proto == nil {
 				// Race the next target if this one is slow to its first
 				// token; the slot returned is the one whose result counts.
 				s, began, u, err = x.hedgedStream(ctx, rl, s, preq, slots, health, &attempts, &failures)
@@ -114,18 +133,20 @@ func (x *exchange) run(targets []router.Target) {
 				report(health, t, router.Outcome{Latency: took})
 				x.addAttempt(t, http.StatusOK, "", took)
 				x.usage = resp.Usage
-				x.respondJSON(resp.Body)
+				x.respondJSON(resp.Body, native)
 				return
 			}
 		}
 		acct.Release()
 		took := x.g.now().Sub(began)
-		status, errText := attemptStatus(err, rl), ""
+		status, errText := attemptStatus(err, committed()), ""
 		if err != nil {
 			errText = redactString(err.Error(), acct.Key)
 		}
 		x.addAttempt(t, status, errText, took)
-		if rl != nil && rl.committed && err != nil && x.continuable(rl, err) {
+		// Only a chat stream is carried over: the next target of a client
+		// protocol may speak it natively, which a continuation cannot mix.
+		if rl != nil && rl.committed && err != nil && x.proto == nil && x.continuable(rl, err) {
 			// The stream broke after the client got its first bytes:
 			// carry the answer over to the next attempt of the plan.
 			var se *providers.StatusError
@@ -150,7 +171,7 @@ func (x *exchange) run(targets []router.Target) {
 				continue
 			}
 		}
-		if rl != nil && (err == nil || rl.committed) {
+		if rl != nil && (err == nil || committed()) {
 			latency := took
 			if x.ttft > 0 {
 				latency = x.ttft
@@ -163,7 +184,11 @@ func (x *exchange) run(targets []router.Target) {
 			default:
 				release(health, t)
 			}
-			rl.end(err)
+			if native {
+				nr.end(err)
+			} else {
+				rl.end(err)
+			}
 			return
 		}
 		if ctx.Err() != nil {
@@ -329,12 +354,12 @@ func onlyFinal(fs []attemptFailure) bool {
 	return true
 }
 
-func attemptStatus(err error, rl *relay) int {
+func attemptStatus(err error, committed bool) int {
 	var se *providers.StatusError
 	switch {
 	case errors.As(err, &se):
 		return se.Status
-	case err == nil || (rl != nil && rl.committed):
+	case err == nil || committed:
 		return http.StatusOK
 	}
 	return 0

@@ -40,7 +40,11 @@ func errorBody(typ, code, msg, param string) []byte {
 
 // writeError answers with an OpenAI-shaped error.
 func writeError(w http.ResponseWriter, status int, typ, code, msg, param string) {
-	b := errorBody(typ, code, msg, param)
+	writeBody(w, status, errorBody(typ, code, msg, param))
+}
+
+// writeBody answers with a JSON body.
+func writeBody(w http.ResponseWriter, status int, b []byte) {
 	h := w.Header()
 	h.Set("Content-Type", "application/json")
 	h.Set("Content-Length", strconv.Itoa(len(b)))

@@ -56,6 +56,10 @@ type Config struct {
 	// Sessions keeps each conversation's highest routing tier (shared
 	// across config generations); nil disables session monotonicity.
 	Sessions *router.Sessions
+	// ResponsesRetention is how long stored Responses API responses are
+	// kept (zero: DefaultResponsesRetention; negative: not stored, and
+	// previous_response_id is refused).
+	ResponsesRetention time.Duration
 	// Retry is the retry policy; zero fields take router's defaults.
 	Retry router.RetryPolicy
 	// Now is the clock (tests inject one).
@@ -109,6 +113,14 @@ func (g *Gateway) Handle(w http.ResponseWriter, r *http.Request) bool {
 		g.serveProxy(w, r, epChat)
 	case path == "/embeddings":
 		g.serveProxy(w, r, epEmbeddings)
+	case path == "/responses":
+		g.serveProxy(w, r, epResponses)
+	case strings.HasPrefix(path, "/responses/"):
+		g.serveStoredResponse(w, r, path[len("/responses/"):])
+	case path == "/messages":
+		g.serveProxy(w, r, epMessages)
+	case path == "/messages/count_tokens":
+		g.serveCountTokens(w, r)
 	case path == "/models" || strings.HasPrefix(path, "/models/"):
 		g.serveModels(w, r, strings.TrimPrefix(strings.TrimPrefix(path, "/models"), "/"))
 	case v1:

@@ -195,7 +195,7 @@ func (x *exchange) raceFailed(r *racer, res raceResult, slots []*slot, health *r
 	if res.err != nil {
 		errText = redactString(res.err.Error(), t.Account.Key)
 	}
-	status := attemptStatus(res.err, nil)
+	status := attemptStatus(res.err, false)
 	x.addAttempt(t, status, errText, x.g.now().Sub(r.began))
 	f := x.g.cfg.Retry.Classify(res.err)
 	if f.Health {

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/llmgate/llmgate/internal/limits"
+	"github.com/llmgate/llmgate/internal/protocol/messages"
 	"github.com/llmgate/llmgate/internal/spend"
 	"github.com/llmgate/llmgate/providers"
 	"github.com/llmgate/llmgate/router"
@@ -38,6 +39,7 @@ type exchange struct {
 	route     *router.Decision // set when the model was a route
 	hold      *spend.Hold
 	ttft      time.Duration
+	proto     *protocol // set for the Responses and Messages APIs
 }
 
 func (g *Gateway) newRequestID(w http.ResponseWriter) string {
@@ -54,19 +56,19 @@ func (g *Gateway) serveProxy(w http.ResponseWriter, r *http.Request, ep endpoint
 	id := g.newRequestID(w)
 	if r.Method != http.MethodPost {
 		w.Header().Set("Allow", http.MethodPost)
-		writeError(w, http.StatusMethodNotAllowed, errInvalidRequest, "method_not_allowed", "use POST for "+r.URL.Path, "")
+		writeErrorFor(w, ep, http.StatusMethodNotAllowed, errInvalidRequest, "method_not_allowed", "use POST for "+r.URL.Path, "")
 		return
 	}
 	p, aerr := g.authenticate(r.Context(), r)
 	if aerr != nil {
-		writeError(w, aerr.status, aerr.typ, aerr.code, aerr.message, "")
+		writeErrorFor(w, ep, aerr.status, aerr.typ, aerr.code, aerr.message, "")
 		return
 	}
 	// The lease keeps the pooled store open until this request's row is
 	// written, even if a reload or shutdown drops the config meanwhile.
 	if st := g.cfg.Store; st != nil {
 		if !st.Acquire() {
-			writeError(w, http.StatusServiceUnavailable, errUpstream, "shutting_down", "the gateway is shutting down; retry", "")
+			writeErrorFor(w, ep, http.StatusServiceUnavailable, errUpstream, "shutting_down", "the gateway is shutting down; retry", "")
 			return
 		}
 		defer st.Release()
@@ -91,7 +93,15 @@ func (g *Gateway) serveProxy(w http.ResponseWriter, r *http.Request, ep endpoint
 		x.fail(http.StatusBadRequest, errInvalidRequest, "invalid_body", "could not read the request body: "+err.Error(), "")
 		return
 	}
-	pk, rerr := peek(body, ep)
+	var (
+		pk   *peeked
+		rerr *requestError
+	)
+	if ep == epResponses || ep == epMessages {
+		pk, rerr = x.peekProtocol(body)
+	} else {
+		pk, rerr = peek(body, ep)
+	}
 	if rerr != nil {
 		x.fail(rerr.status, errInvalidRequest, rerr.code, rerr.msg, rerr.param)
 		return
@@ -114,7 +124,7 @@ func (x *exchange) fail(status int, typ, code, msg, param string) {
 	x.row.HTTPStatus = status
 	x.row.ErrorCode = code
 	x.row.ErrorMessage = msg
-	writeError(x.w, status, typ, code, msg, param)
+	writeErrorFor(x.w, x.ep, status, typ, code, msg, param)
 }
 
 // plan resolves the requested model, the request's own fallbacks and the
@@ -235,11 +245,11 @@ func (x *exchange) setAnswerHeaders() {
 	h.Set("X-Llmgate-Attempts", strconv.Itoa(x.attemptNo))
 }
 
-// respondJSON writes a non-streaming answer with the llmgate object
-// attached at the top level.
-func (x *exchange) respondJSON(body []byte) {
+// respondJSON writes a non-streaming answer, in the client's protocol,
+// with the llmgate object attached at the top level.
+func (x *exchange) respondJSON(body []byte, native bool) {
 	x.answered = true
-	out := attachMeta(body, x.meta(x.usage))
+	out := attachMeta(x.answer(body, native), x.meta(x.usage))
 	x.setAnswerHeaders()
 	h := x.w.Header()
 	h.Set("Content-Type", "application/json")
@@ -254,6 +264,12 @@ func (x *exchange) respondJSON(body []byte) {
 // the account's key redacted.
 func (x *exchange) passthrough(t router.Target, se *providers.StatusError) {
 	body := redact(se.Body, t.Account.Key)
+	if (x.ep == epMessages || x.ep == epCountTokens) && !x.native(t) {
+		// A translated Messages request gets Anthropic's error shape,
+		// whatever the upstream's was.
+		body = messages.ConvertError(se.Status, body)
+		se.Header = http.Header{"Content-Type": {"application/json"}}
+	}
 	h := x.w.Header()
 	h.Set("X-Llmgate-Provider", t.Account.Name)
 	h.Set("X-Llmgate-Model", t.Model)

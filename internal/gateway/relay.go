@@ -2,6 +2,7 @@ package gateway
 
 import (
 	"errors"
+	"io"
 	"net/http"
 
 	"github.com/llmgate/llmgate/providers"
@@ -14,8 +15,11 @@ import (
 // cost: the usage chunk when the client asked for usage and the upstream
 // sent one, else the finish chunk.
 type relay struct {
-	x           *exchange
-	w           http.ResponseWriter
+	x *exchange
+	w http.ResponseWriter
+	// out receives the chat frames: the client's connection, or for a
+	// translated client protocol the writer that turns them into it.
+	out         io.Writer
 	rc          *http.ResponseController
 	clientUsage bool
 	committed   bool
@@ -191,6 +195,10 @@ func (s *relay) commit() {
 	h.Set("Cache-Control", "no-cache")
 	h.Set("X-Accel-Buffering", "no")
 	s.w.WriteHeader(http.StatusOK)
+	s.out = s.w
+	if s.x.proto != nil {
+		s.out = s.x.streamWriter(s.w)
+	}
 }
 
 // write sends b to the client's buffer; flush pushes it out. A failure
@@ -202,7 +210,7 @@ func (s *relay) write(b []byte) {
 	if !s.committed {
 		s.commit()
 	}
-	if _, err := s.w.Write(b); err != nil {
+	if _, err := s.out.Write(b); err != nil {
 		s.werr = errClientGone
 		return
 	}

@@ -19,11 +19,26 @@ type endpoint int
 const (
 	epChat endpoint = iota
 	epEmbeddings
+	// epResponses is OpenAI's Responses API, epMessages Anthropic's
+	// Messages API and epCountTokens its token counter: client protocols
+	// that are translated to chat for most providers (see protocol).
+	epResponses
+	epMessages
+	epCountTokens
 )
 
+// rowName is the endpoint as the usage row records it: the client
+// protocol the request arrived on.
 func (e endpoint) rowName() string {
-	if e == epEmbeddings {
+	switch e {
+	case epEmbeddings:
 		return "embeddings"
+	case epResponses:
+		return "responses"
+	case epMessages:
+		return "messages"
+	case epCountTokens:
+		return "messages.count_tokens"
 	}
 	return "chat.completions"
 }
@@ -112,6 +127,9 @@ func peek(body []byte, ep endpoint) (*peeked, *requestError) {
 	if ep == epChat {
 		p.stream = res[1].Bool()
 		p.includeUsage = res[2].Bool()
+	}
+	if ep == epResponses {
+		p.maxOut = gjson.GetBytes(body, "max_output_tokens").Int()
 	}
 	if ext := res[3]; ext.Exists() {
 		if err := parseExtension(ext, &p.ext); err != nil {
