@@ -15,6 +15,13 @@ if [ -n "$gofmt_out" ]; then
 	echo "gofmt would change:"; echo "$gofmt_out"; exit 1
 fi
 
+# The end-to-end SDK tests drive the official npm clients (pinned by the
+# lock file); install them once if this checkout has not yet.
+if [ ! -d caddymodule/testdata/node/node_modules ] && command -v npm >/dev/null 2>&1; then
+	echo "npm ci --prefix caddymodule/testdata/node"
+	npm ci --prefix caddymodule/testdata/node --no-audit --no-fund --loglevel=error || exit 1
+fi
+
 echo "go test -race -count=1 -v ./...   (full log: $log)"
 go test -race -count=1 -v -timeout 20m ./... >"$log" 2>&1
 rc=$?
