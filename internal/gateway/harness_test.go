@@ -189,6 +189,7 @@ type acctSpec struct {
 	models   []string
 	weight   int
 	timeouts providers.Timeouts
+	options  map[string]string
 }
 
 type harnessOpts struct {
@@ -236,7 +237,7 @@ func newHarness(t testing.TB, o harnessOpts) *harness {
 		if !ok {
 			t.Fatalf("provider type %q not registered", a.typ)
 		}
-		p, err := typ.New(providers.Config{Name: a.name, Type: a.typ, BaseURL: a.baseURL, APIKey: a.key, Timeouts: a.timeouts})
+		p, err := typ.New(providers.Config{Name: a.name, Type: a.typ, BaseURL: a.baseURL, APIKey: a.key, Timeouts: a.timeouts, Options: a.options})
 		if err != nil {
 			t.Fatal(err)
 		}
