@@ -112,9 +112,6 @@ func TestMessagesPassthroughByteIdentical(t *testing.T) {
 			t.Fatalf("row %+v", row)
 		}
 	}
-	if b := anth.lastBody(t); gjson.GetBytes(b, "messages.0.content").Str != "hi" {
-		t.Fatalf("the Anthropic account got %s", b)
-	}
 }
 
 // A Messages request to an OpenAI-type account comes back as Anthropic's

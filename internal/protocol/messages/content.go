@@ -118,11 +118,15 @@ func userTurn(out []chatMessage, content gjson.Result, param string) ([]chatMess
 			parts = append(parts, p...)
 			continue
 		}
+		id := b.Get("tool_use_id").Str
+		if id == "" {
+			return nil, invalid(bp+".tool_use_id", "field required")
+		}
 		text, extra, err := toolResult(b, bp)
 		if err != nil {
 			return nil, err
 		}
-		out = append(out, chatMessage{Role: "tool", ToolCallID: b.Get("tool_use_id").Str, Content: text})
+		out = append(out, chatMessage{Role: "tool", ToolCallID: id, Content: text})
 		parts = append(parts, extra...)
 	}
 	if len(parts) == 0 {
@@ -188,15 +192,19 @@ func assistantTurn(out []chatMessage, content gjson.Result, param string) ([]cha
 		case "text":
 			text.WriteString(b.Get("text").Str)
 		case "tool_use":
-			name := b.Get("name")
+			bp := param + ".content." + strconv.Itoa(j)
+			name, id := b.Get("name"), b.Get("id")
 			if name.Type != gjson.String || name.Str == "" {
-				return nil, invalid(param+".content."+strconv.Itoa(j)+".name", "field required")
+				return nil, invalid(bp+".name", "field required")
+			}
+			if id.Type != gjson.String || id.Str == "" {
+				return nil, invalid(bp+".id", "field required")
 			}
 			args := "{}"
 			if in := b.Get("input"); in.IsObject() {
 				args = in.Raw
 			}
-			calls = append(calls, chatToolCall{ID: b.Get("id").Str, Type: "function", Function: chatCallFunc{Name: name.Str, Arguments: args}})
+			calls = append(calls, chatToolCall{ID: id.Str, Type: "function", Function: chatCallFunc{Name: name.Str, Arguments: args}})
 		}
 	}
 	if text.Len() == 0 && len(calls) == 0 {

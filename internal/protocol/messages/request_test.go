@@ -240,6 +240,8 @@ func TestToChat(t *testing.T) {
 		{name: "image from the Files API", body: `{` + head + `,"messages":[{"role":"user","content":[{"type":"image","source":{"type":"file","file_id":"file_1"}}]}]}`, wantParam: "messages.0.content.0.source.type"},
 		{name: "document by URL", body: `{` + head + `,"messages":[{"role":"user","content":[{"type":"document","source":{"type":"url","url":"https://x.test/a.pdf"}}]}]}`, wantParam: "messages.0.content.0.source.type"},
 		{name: "tool_choice tool without name", body: `{` + head + `,` + user + `,` + tool + `,"tool_choice":{"type":"tool"}}`, wantParam: "tool_choice.name"},
+		{name: "tool_result without tool_use_id", body: `{` + head + `,"messages":[{"role":"user","content":[{"type":"tool_result","content":"x"}]}]}`, wantParam: "messages.0.content.0.tool_use_id"},
+		{name: "tool_use without id", body: `{` + head + `,"messages":[{"role":"assistant","content":[{"type":"tool_use","name":"f","input":{}}]}]}`, wantParam: "messages.0.content.0.id"},
 		{name: "temperature not a number", body: `{` + head + `,` + user + `,"temperature":"hot"}`, wantParam: "temperature"},
 	}
 	for _, tt := range tests {

@@ -3,6 +3,7 @@ package messages
 import (
 	"bytes"
 	"fmt"
+	"io"
 	"math/rand/v2"
 	"reflect"
 	"strings"
@@ -361,5 +362,25 @@ func TestStreamOpenAIRecordings(t *testing.T) {
 				t.Errorf("message_start = %s", start.Raw)
 			}
 		})
+	}
+}
+
+// BenchmarkStreamWriter measures the streaming path on a recorded text
+// stream, one frame per Write as the relay writes them.
+func BenchmarkStreamWriter(b *testing.B) {
+	frames := bytes.SplitAfter(fixture(b, "openai/chat-stream-text-usage.sse"), []byte("\n\n"))
+	var size int
+	for _, f := range frames {
+		size += len(f)
+	}
+	b.SetBytes(int64(size))
+	b.ReportAllocs()
+	for b.Loop() {
+		s := NewStreamWriter(io.Discard, testMeta)
+		for _, f := range frames {
+			if _, err := s.Write(f); err != nil {
+				b.Fatal(err)
+			}
+		}
 	}
 }
