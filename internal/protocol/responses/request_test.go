@@ -177,7 +177,7 @@ func TestToChatErrors(t *testing.T) {
 		{"item reference", `{"model":"m","input":[{"type":"item_reference","id":"msg_1"}]}`, "input[0].type", "item_reference"},
 		{"unknown item", `{"model":"m","input":[{"role":"user","content":"a"},{"type":"telepathy"}]}`, "input[1].type", `"telepathy"`},
 		{"built-in tool item", `{"model":"m","input":[{"type":"web_search_call","id":"ws_1"}]}`, "input[0].type", "Responses API"},
-		{"web search tool", `{"model":"m","input":"x","tools":[{"type":"function","name":"f"},{"type":"web_search"}]}`, "tools[1].type", `"web_search" is a built-in Responses API tool`},
+		{"local shell tool", `{"model":"m","input":"x","tools":[{"type":"function","name":"f"},{"type":"local_shell"}]}`, "tools[1].type", `"local_shell" is a built-in Responses API tool`},
 		{"custom tool", `{"model":"m","input":"x","tools":[{"type":"custom","name":"apply_patch"}]}`, "tools[0].type", "needs the Responses API"},
 		{"local shell tool", `{"model":"m","input":"x","tools":[{"type":"local_shell"}]}`, "tools[0].type", `"local_shell"`},
 		{"built-in tool choice", `{"model":"m","input":"x","tool_choice":{"type":"web_search_preview"}}`, "tool_choice.type", "Responses API"},
@@ -277,5 +277,25 @@ func TestHistoryRoundTrip(t *testing.T) {
 	}
 	if args := calls.Get("0.function.arguments").String(); !gjson.Valid(args) || gjson.Get(args, "city").String() != "Edinburgh" {
 		t.Errorf("arguments = %q", args)
+	}
+}
+
+// Codex's tool list: namespaced function tools are flattened, hosted
+// tools (web_search) are left out, so the agent works on any model.
+func TestToChatCodexTools(t *testing.T) {
+	body := `{"model":"m","input":"x","tools":[{"type":"function","name":"exec_command","parameters":{"type":"object"}},` +
+		`{"type":"namespace","name":"multi_agent_v1","tools":[{"type":"function","name":"close_agent","parameters":{"type":"object"}},{"type":"web_search"}]},` +
+		`{"type":"web_search","external_web_access":false}]}`
+	chat, err := ToChat([]byte(body), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var names []string
+	gjson.GetBytes(chat, "tools").ForEach(func(_, tl gjson.Result) bool {
+		names = append(names, tl.Get("function.name").Str)
+		return true
+	})
+	if strings.Join(names, ",") != "exec_command,close_agent" {
+		t.Fatalf("tools %v in %s", names, chat)
 	}
 }

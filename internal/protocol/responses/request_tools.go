@@ -3,6 +3,7 @@ package responses
 import (
 	"encoding/json"
 	"strconv"
+	"strings"
 
 	"github.com/tidwall/gjson"
 )
@@ -21,9 +22,17 @@ type chatFunction struct {
 	Strict      json.RawMessage `json:"strict,omitempty"`
 }
 
-// chatTools translates the function tools. Any other tool type runs inside
-// OpenAI's Responses service (web search, file search, code interpreter,
-// MCP, shell, custom grammar tools…), which no chat upstream can do for us.
+// chatTools translates the function tools, including those grouped in a
+// namespace (Codex sends its sub-agent tools that way), which become
+// plain function tools.
+//
+// Hosted tools run inside OpenAI's Responses service (web search, file
+// search, code interpreter, image generation, remote MCP, computer use);
+// no chat upstream can run them, so they are left out and the model
+// answers without them — agents such as Codex offer web_search by default
+// and must keep working on any model. Tools the client executes but whose
+// calls chat cannot express (local_shell, custom grammar tools) are
+// refused, since the client would wait for calls that never come.
 func chatTools(tools gjson.Result) ([]chatTool, error) {
 	if !tools.Exists() || tools.Type == gjson.Null {
 		return nil, nil
@@ -33,13 +42,7 @@ func chatTools(tools gjson.Result) ([]chatTool, error) {
 	}
 	var out []chatTool
 	var err error
-	tools.ForEach(func(_, t gjson.Result) bool {
-		param := "tools[" + strconv.Itoa(len(out)) + "]"
-		typ := t.Get("type").String()
-		if typ != "function" {
-			err = reqErr(param+".type", "tool type "+strconv.Quote(typ)+" is a built-in Responses API tool: the chosen provider needs the Responses API for it, so only function tools can be used")
-			return false
-		}
+	add := func(param string, t gjson.Result) bool {
 		name := t.Get("name").String()
 		if name == "" {
 			err = reqErr(param+".name", "function tool needs a name")
@@ -52,8 +55,40 @@ func chatTools(tools gjson.Result) ([]chatTool, error) {
 			Strict:      raw(t.Get("strict")),
 		}})
 		return true
+	}
+	tools.ForEach(func(i, t gjson.Result) bool {
+		param := "tools[" + strconv.Itoa(int(i.Int())) + "]"
+		switch typ := t.Get("type").String(); {
+		case typ == "function":
+			return add(param, t)
+		case typ == "namespace":
+			ok := true
+			t.Get("tools").ForEach(func(j, inner gjson.Result) bool {
+				p := param + ".tools[" + strconv.Itoa(int(j.Int())) + "]"
+				if inner.Get("type").String() != "function" {
+					return true // a hosted tool inside a namespace: left out as below
+				}
+				ok = add(p, inner)
+				return ok
+			})
+			return ok
+		case hostedTool(typ):
+			return true
+		default:
+			err = reqErr(param+".type", "tool type "+strconv.Quote(typ)+" is a built-in Responses API tool: the chosen provider needs the Responses API for it, so only function tools can be used")
+			return false
+		}
 	})
 	return out, err
+}
+
+// hostedTool reports whether a tool type runs inside OpenAI's service.
+func hostedTool(typ string) bool {
+	switch typ {
+	case "file_search", "code_interpreter", "image_generation", "mcp", "computer_use_preview", "computer_use":
+		return true
+	}
+	return strings.HasPrefix(typ, "web_search")
 }
 
 // chatToolChoice translates tool_choice: the three modes are spelled the same,
