@@ -290,3 +290,33 @@ func TestMessagesFailoverNativeToTranslated(t *testing.T) {
 		t.Fatalf("the Anthropic account got %s", b)
 	}
 }
+
+// A Responses request to an Anthropic account goes through both
+// translations (Responses to chat, chat to Messages, and back) and comes
+// out as the Responses event sequence with the recorded tool call.
+func TestResponsesToAnthropic(t *testing.T) {
+	up := newUpstream(t, sseReplay(fixture(t, "anthropic/messages-stream-text-tool-use.sse"), smallChunks))
+	h := newHarness(t, harnessOpts{accounts: []acctSpec{{name: "claude", typ: "anthropic", baseURL: up.URL, models: []string{"claude-sonnet-4-5"}}}})
+	resp, got := h.post("/v1/responses", `{"model":"claude-sonnet-4-5","stream":true,"input":"weather in Paris?","instructions":"be brief",`+
+		`"tools":[{"type":"function","name":"get_weather","parameters":{"type":"object"}}]}`)
+	if resp.StatusCode != 200 {
+		t.Fatalf("%d %s", resp.StatusCode, got)
+	}
+	evs := splitEvents(got)
+	first, last := evs[0], evs[len(evs)-1]
+	if !strings.HasPrefix(first, "event: response.created\n") || !strings.HasPrefix(last, "event: response.completed\n") {
+		t.Fatalf("stream:\n%s", got)
+	}
+	data := strings.TrimPrefix(strings.SplitN(last, "\n", 2)[1], "data: ")
+	r := gjson.Get(data, "response")
+	if r.Get("llmgate.provider").Str != "claude" || r.Get("usage.output_tokens").Int() == 0 || !strings.Contains(r.Get("output").Raw, `"type":"function_call"`) {
+		t.Fatalf("terminal response %s", r.Raw)
+	}
+	body := up.lastBody(t)
+	if gjson.GetBytes(body, "system").String() == "" || gjson.GetBytes(body, "tools.0.name").Str != "get_weather" {
+		t.Fatalf("Anthropic got %s", body)
+	}
+	if row := h.row(resp.Header.Get("X-Llmgate-Request-Id")); row.Endpoint != "responses" || row.Status != store.StatusOK || row.CostUSD <= 0 {
+		t.Fatalf("row %+v", row)
+	}
+}
