@@ -82,10 +82,10 @@ func (in *projectInput) apply(p *store.Project, creating bool) error {
 	}
 	if in.PaidPolicy != nil {
 		switch *in.PaidPolicy {
-		case "none", "all", "premium":
+		case store.PaidNone, store.PaidAll, store.PaidPremium, store.PaidAllExceptRoutes, store.PaidPremiumExceptRoutes:
 			p.PaidPolicy = *in.PaidPolicy
 		default:
-			return badField("paid_policy", "%q is not one of none, all, premium", *in.PaidPolicy)
+			return badField("paid_policy", "%q is not one of none, all, premium, all_except_routes, premium_except_routes", *in.PaidPolicy)
 		}
 	}
 	if in.Metadata != nil {

@@ -255,3 +255,34 @@ func TestE2EGovernanceRefusals(t *testing.T) {
 	late := mk(map[string]any{"name": "late", "project": p["id"]})
 	wantAPIError(t, "past due", chatWith(late), 402, "billing_error", "payment_required")
 }
+
+// A project whose policy is all_except_routes pays for pinned models
+// from its credit and sends model "auto" on its daily quota instead.
+func TestE2ECreditsExceptRoutes(t *testing.T) {
+	tester, up := startGateway(t)
+	tester.InitServer(config(up, `route auto {
+			simple mock/mock-mini
+			complex mock/mock-large
+		}`), "caddyfile")
+	code, p := admin(t, "POST", "/llmgate/projects", map[string]any{"name": "routed-" + time.Now().Format("150405.000"), "paid_policy": "all_except_routes"})
+	if code != 201 || p["paid_policy"] != "all_except_routes" {
+		t.Fatalf("create project: %d %v", code, p)
+	}
+	_, k := admin(t, "POST", "/llmgate/keys", map[string]any{"name": "routed", "project": p["id"], "quotas": map[string]any{"daily_requests": 2}})
+	secret := k["secret"].(string)
+	wantAPIError(t, "pinned model without credit", chatWith(secret), 402, "billing_error", "payment_required")
+	c := openai.NewClient(option.WithBaseURL(httpAddr+"/v1"), option.WithAPIKey(secret), option.WithMaxRetries(0))
+	ask := func() error {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		_, err := c.Chat.Completions.New(ctx, openai.ChatCompletionNewParams{Model: "auto",
+			Messages: []openai.ChatCompletionMessageParamUnion{openai.UserMessage("echo hi")}})
+		return err
+	}
+	for i := 0; i < 2; i++ {
+		if err := ask(); err != nil {
+			t.Fatalf("routed request %d without credit: %v", i+1, err)
+		}
+	}
+	wantAPIError(t, "routed request over the daily quota", ask(), 429, "rate_limit_error", "quota_exceeded")
+}

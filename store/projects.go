@@ -29,10 +29,15 @@ const (
 
 // Paid policies for Project.PaidPolicy: which of a project's requests
 // draw on its credit balance.
+// The "_except_routes" forms exempt requests to a route (model "auto"):
+// those draw on the key's daily quota only, so a team can give everyone
+// cheap routed traffic while pinned models are paid for.
 const (
-	PaidNone    = "none"
-	PaidAll     = "all"
-	PaidPremium = "premium"
+	PaidNone                = "none"
+	PaidAll                 = "all"
+	PaidPremium             = "premium"
+	PaidAllExceptRoutes     = "all_except_routes"
+	PaidPremiumExceptRoutes = "premium_except_routes"
 )
 
 // Limits are rate limits and daily quotas. On a project they are the

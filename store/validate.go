@@ -112,10 +112,10 @@ func checkProjectStatus(status string) error {
 
 func checkPaidPolicy(policy string) error {
 	switch policy {
-	case PaidNone, PaidAll, PaidPremium:
+	case PaidNone, PaidAll, PaidPremium, PaidAllExceptRoutes, PaidPremiumExceptRoutes:
 		return nil
 	}
-	return invalid("paid_policy", "%q: must be one of none, all, premium", policy)
+	return invalid("paid_policy", "%q: must be one of none, all, premium, all_except_routes, premium_except_routes", policy)
 }
 
 func checkModels(models []string) error {

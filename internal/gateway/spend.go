@@ -7,6 +7,7 @@ import (
 
 	"github.com/llmgate/llmgate/internal/spend"
 	"github.com/llmgate/llmgate/router"
+	"github.com/llmgate/llmgate/store"
 )
 
 // Quotas and budgets a principal carries (0: inherit).
@@ -111,16 +112,22 @@ const PremiumOutputPrice = 10.0
 // paid reports whether the project's policy makes this request draw on
 // its credit balance: "all" requests, or "premium" ones (the model asked
 // for lists an output price of $10 per 1M tokens or more: gpt-5, Claude
-// Sonnet and Opus, Gemini Pro…).
+// Sonnet and Opus, Gemini Pro…); with "_except_routes", a request to a
+// route draws on the daily quota only.
 func (x *exchange) paid(targets []router.Target) bool {
 	p := x.principal
 	if p.Project == "" {
 		return false
 	}
 	switch p.PaidPolicy {
-	case "all":
+	case store.PaidAll:
 		return true
-	case "premium":
+	case store.PaidAllExceptRoutes:
+		return x.route == nil
+	case store.PaidPremium, store.PaidPremiumExceptRoutes:
+		if p.PaidPolicy == store.PaidPremiumExceptRoutes && x.route != nil {
+			return false
+		}
 		if len(targets) == 0 {
 			return false
 		}
