@@ -10,7 +10,6 @@ import (
 	"github.com/llmgate/llmgate/internal/tokens"
 	"github.com/llmgate/llmgate/providers"
 	"github.com/llmgate/llmgate/router"
-	"github.com/llmgate/llmgate/store"
 )
 
 // serveCountTokens answers POST /v1/messages/count_tokens. An Anthropic
@@ -19,35 +18,17 @@ import (
 // locally from the same rules the gateway's limits use. Counting is free:
 // it takes no rate limit or budget, and its row records no tokens.
 func (g *Gateway) serveCountTokens(w http.ResponseWriter, r *http.Request) {
-	start := g.now()
-	id := g.newRequestID(w)
-	ep := epCountTokens
-	if r.Method != http.MethodPost {
-		w.Header().Set("Allow", http.MethodPost)
-		writeErrorFor(w, ep, http.StatusMethodNotAllowed, errInvalidRequest, "method_not_allowed", "use POST for "+r.URL.Path, "")
+	x, done := g.open(w, r, epCountTokens)
+	if x == nil {
 		return
 	}
-	p, aerr := g.authenticate(r.Context(), r)
-	if aerr != nil {
-		writeErrorFor(w, ep, aerr.status, aerr.typ, aerr.code, aerr.message, "")
-		return
-	}
-	if st := g.cfg.Store; st != nil {
-		if !st.Acquire() {
-			writeErrorFor(w, ep, http.StatusServiceUnavailable, errUpstream, "shutting_down", "the gateway is shutting down; retry", "")
-			return
-		}
-		defer st.Release()
-	}
-	x := &exchange{g: g, w: w, r: r, id: id, start: start, principal: p, ep: ep}
-	x.row = store.Row{ID: id, Time: start, KeyID: p.KeyID, KeyName: p.Name, Project: p.Project, Endpoint: ep.rowName()}
-	defer x.record()
+	defer done()
 	body, err := readBody(r, g.cfg.MaxBody)
 	if err != nil {
 		x.fail(http.StatusBadRequest, errInvalidRequest, "invalid_body", "could not read the request body: "+err.Error(), "")
 		return
 	}
-	pk, rerr := peek(body, ep)
+	pk, rerr := peek(body, epCountTokens)
 	if rerr != nil {
 		x.fail(rerr.status, errInvalidRequest, rerr.code, rerr.msg, rerr.param)
 		return

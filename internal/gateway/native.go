@@ -2,7 +2,6 @@ package gateway
 
 import (
 	"bytes"
-	"errors"
 	"net/http"
 	"strconv"
 
@@ -18,12 +17,7 @@ import (
 // object (Responses) or to message_delta (Messages), which is also where
 // the usage is final.
 type nativeRelay struct {
-	x         *exchange
-	w         http.ResponseWriter
-	rc        *http.ResponseController
-	committed bool
-	dirty     bool
-	werr      error
+	clientStream
 
 	// per-attempt state, reset by reset()
 	usage     providers.Usage
@@ -36,15 +30,12 @@ type nativeRelay struct {
 }
 
 func newNativeRelay(x *exchange) *nativeRelay {
-	return &nativeRelay{x: x, w: x.w, rc: http.NewResponseController(x.w), seq: -1}
+	return &nativeRelay{clientStream: newClientStream(x, false), seq: -1}
 }
 
 func (s *nativeRelay) reset() {
 	s.usage, s.haveUsage, s.tokens, s.terminal, s.seq, s.upID = providers.Usage{}, false, 0, false, -1, ""
 }
-
-// Committed implements providers.Sink.
-func (s *nativeRelay) Committed() bool { return s.committed }
 
 // Event implements providers.Sink, flushing like relay.Event: once per
 // burst of events that arrived together.
@@ -134,37 +125,6 @@ func (s *nativeRelay) frame(name string, data []byte) {
 	b = append(b, '\n', '\n')
 	s.buf = b
 	s.write(b)
-}
-
-func (s *nativeRelay) write(b []byte) {
-	if s.werr != nil {
-		return
-	}
-	if !s.committed {
-		s.committed = true
-		s.x.answered = true
-		s.x.setAnswerHeaders()
-		h := s.w.Header()
-		h.Set("Content-Type", "text/event-stream")
-		h.Set("Cache-Control", "no-cache")
-		h.Set("X-Accel-Buffering", "no")
-		s.w.WriteHeader(http.StatusOK)
-	}
-	if _, err := s.w.Write(b); err != nil {
-		s.werr = errClientGone
-		return
-	}
-	s.dirty = true
-}
-
-func (s *nativeRelay) flush() {
-	if !s.dirty || s.werr != nil {
-		return
-	}
-	s.dirty = false
-	if err := s.rc.Flush(); err != nil && !errors.Is(err, http.ErrNotSupported) {
-		s.werr = errClientGone
-	}
 }
 
 func (s *nativeRelay) currentUsage() providers.Usage {

@@ -50,32 +50,48 @@ func (g *Gateway) newRequestID(w http.ResponseWriter) string {
 	return id
 }
 
-// serveProxy handles POST /v1/chat/completions and /v1/embeddings.
-func (g *Gateway) serveProxy(w http.ResponseWriter, r *http.Request, ep endpoint) {
+// open starts the exchange of a POST endpoint: the request id, the
+// method, the gateway key and the store lease. When it returns nil the
+// answer was already written; otherwise the caller defers done, which
+// records the row and then gives the lease back.
+func (g *Gateway) open(w http.ResponseWriter, r *http.Request, ep endpoint) (x *exchange, done func()) {
 	start := g.now()
 	id := g.newRequestID(w)
 	if r.Method != http.MethodPost {
 		w.Header().Set("Allow", http.MethodPost)
 		writeErrorFor(w, ep, http.StatusMethodNotAllowed, errInvalidRequest, "method_not_allowed", "use POST for "+r.URL.Path, "")
-		return
+		return nil, nil
 	}
 	p, aerr := g.authenticate(r.Context(), r)
 	if aerr != nil {
 		writeErrorFor(w, ep, aerr.status, aerr.typ, aerr.code, aerr.message, "")
-		return
+		return nil, nil
 	}
 	// The lease keeps the pooled store open until this request's row is
 	// written, even if a reload or shutdown drops the config meanwhile.
-	if st := g.cfg.Store; st != nil {
-		if !st.Acquire() {
-			writeErrorFor(w, ep, http.StatusServiceUnavailable, errUpstream, "shutting_down", "the gateway is shutting down; retry", "")
-			return
-		}
-		defer st.Release()
+	st := g.cfg.Store
+	if st != nil && !st.Acquire() {
+		writeErrorFor(w, ep, http.StatusServiceUnavailable, errUpstream, "shutting_down", "the gateway is shutting down; retry", "")
+		return nil, nil
 	}
-	x := &exchange{g: g, w: w, r: r, id: id, start: start, principal: p, ep: ep}
+	x = &exchange{g: g, w: w, r: r, id: id, start: start, principal: p, ep: ep}
 	x.row = store.Row{ID: id, Time: start, KeyID: p.KeyID, KeyName: p.Name, Project: p.Project, Endpoint: ep.rowName()}
-	defer x.record()
+	return x, func() {
+		x.record()
+		if st != nil {
+			st.Release()
+		}
+	}
+}
+
+// serveProxy handles POST /v1/chat/completions, /v1/embeddings,
+// /v1/responses and /v1/messages.
+func (g *Gateway) serveProxy(w http.ResponseWriter, r *http.Request, ep endpoint) {
+	x, done := g.open(w, r, ep)
+	if x == nil {
+		return
+	}
+	defer done()
 
 	body, err := readBody(r, g.cfg.MaxBody)
 	if err != nil {

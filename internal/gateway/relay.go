@@ -2,7 +2,6 @@ package gateway
 
 import (
 	"errors"
-	"io"
 	"net/http"
 
 	"github.com/llmgate/llmgate/providers"
@@ -15,16 +14,8 @@ import (
 // cost: the usage chunk when the client asked for usage and the upstream
 // sent one, else the finish chunk.
 type relay struct {
-	x *exchange
-	w http.ResponseWriter
-	// out receives the chat frames: the client's connection, or for a
-	// translated client protocol the writer that turns them into it.
-	out         io.Writer
-	rc          *http.ResponseController
+	clientStream
 	clientUsage bool
-	committed   bool
-	dirty       bool // written but not yet flushed
-	werr        error
 
 	// per-attempt state, reset by reset()
 	held      []byte
@@ -46,11 +37,8 @@ type relay struct {
 	noPrefix bool // an upstream refused the prefix: replay instead
 }
 
-// errClientGone marks a failed write to the client.
-var errClientGone = errors.New("client went away")
-
 func newRelay(x *exchange) *relay {
-	return &relay{x: x, w: x.w, rc: http.NewResponseController(x.w), clientUsage: x.req.includeUsage}
+	return &relay{clientStream: newClientStream(x, x.proto != nil), clientUsage: x.req.includeUsage}
 }
 
 // reset prepares for an attempt on t; only valid before commit.
@@ -79,9 +67,6 @@ func (s *relay) carryOver() bool {
 	s.usage, s.haveUsage = providers.Usage{}, false
 	return true
 }
-
-// Committed reports whether any byte reached the client.
-func (s *relay) Committed() bool { return s.committed }
 
 // Event implements providers.Sink. Each event is written as it arrives;
 // the flush (a syscall and a packet) is skipped only while the provider
@@ -184,47 +169,6 @@ func (s *relay) event(ev *providers.Event) error {
 		s.writeData(ev.Data, false)
 	}
 	return s.werr
-}
-
-func (s *relay) commit() {
-	s.committed = true
-	s.x.answered = true
-	s.x.setAnswerHeaders()
-	h := s.w.Header()
-	h.Set("Content-Type", "text/event-stream")
-	h.Set("Cache-Control", "no-cache")
-	h.Set("X-Accel-Buffering", "no")
-	s.w.WriteHeader(http.StatusOK)
-	s.out = s.w
-	if s.x.proto != nil {
-		s.out = s.x.streamWriter(s.w)
-	}
-}
-
-// write sends b to the client's buffer; flush pushes it out. A failure
-// marks the client gone.
-func (s *relay) write(b []byte) {
-	if s.werr != nil {
-		return
-	}
-	if !s.committed {
-		s.commit()
-	}
-	if _, err := s.out.Write(b); err != nil {
-		s.werr = errClientGone
-		return
-	}
-	s.dirty = true
-}
-
-func (s *relay) flush() {
-	if !s.dirty || s.werr != nil {
-		return
-	}
-	s.dirty = false
-	if err := s.rc.Flush(); err != nil && !errors.Is(err, http.ErrNotSupported) {
-		s.werr = errClientGone
-	}
 }
 
 // writeData frames a data payload, attaching the llmgate object once when
