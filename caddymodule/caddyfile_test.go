@@ -159,6 +159,7 @@ func TestCaddyfileInvalid(t *testing.T) {
 		{"unknown provider option", "llmgate {\n\tprovider a {\n\t\ttype mock\n\t\tregion x\n\t}\n}", `provider "a": unknown option "region"`, ""},
 		{"bad max_body", "llmgate {\n\tmax_body lots\n}", `max_body: bad size "lots"`, ""},
 		{"max_body twice", "llmgate {\n\tmax_body 1MB\n\tmax_body 2MB\n}", `max_body: option given twice`, ""},
+		{"bad responses_retention", "llmgate {\n\tresponses_retention forever\n}", `responses_retention: bad duration "forever"`, ""},
 		{"bad store", "llmgate {\n\tstore mysql x\n}", `store: unknown backend "mysql"`, ""},
 		{"bad budget", "llmgate {\n\tlimits {\n\t\tbudget lots\n\t}\n}", `limits budget: bad value "lots"`, ""},
 		{"bad optimize", "llmgate {\n\troute auto {\n\t\toptimize vibes\n\t}\n}", `optimize: "vibes" is not one of cost, latency, quality`, ""},
@@ -278,6 +279,24 @@ func TestCaddyfileRoutingAndGovernanceOptions(t *testing.T) {
 	} {
 		if _, err := parse(t, bad.src); err == nil || !strings.Contains(err.Error(), bad.want) {
 			t.Errorf("%q: error %v, want %q", bad.src, err, bad.want)
+		}
+	}
+}
+
+// responses_retention takes Caddy durations (days included) or off.
+func TestCaddyfileResponsesRetention(t *testing.T) {
+	for src, want := range map[string]caddy.Duration{
+		"responses_retention 7d":   caddy.Duration(7 * 24 * time.Hour),
+		"responses_retention 720h": caddy.Duration(720 * time.Hour),
+		"responses_retention off":  -1,
+		"max_body 1MB":             0,
+	} {
+		h, err := parse(t, "llmgate {\n\t"+src+"\n}")
+		if err != nil {
+			t.Fatalf("%s: %v", src, err)
+		}
+		if h.ResponsesRetention != want {
+			t.Errorf("%s: retention %v, want %v", src, h.ResponsesRetention, want)
 		}
 	}
 }

@@ -55,34 +55,27 @@ func (s *SQLite) CreateKey(ctx context.Context, k *Key) (secret string, err erro
 	}
 	c.CreatedAt, c.UpdatedAt = t, t
 
-	release, err := s.use()
+	err = s.inTx(ctx, "creating key", func(tx *sql.Tx) (string, error) {
+		if c.Project != "" {
+			p, err := getProject(ctx, tx, c.Project)
+			if errors.Is(err, ErrNotFound) {
+				return "", invalid("project", "no such project %q", c.Project)
+			}
+			if err != nil {
+				return "", fmt.Errorf("creating key: %w", err)
+			}
+			c.Project = p.ID
+		}
+		if err := insertKey(ctx, tx, &c); err != nil {
+			if errors.Is(err, ErrExists) {
+				return "", fmt.Errorf("key %q: %w", c.ID, err)
+			}
+			return "", fmt.Errorf("creating key %s: %w", c.ID, err)
+		}
+		return "creating key " + c.ID, nil
+	})
 	if err != nil {
 		return "", err
-	}
-	defer release()
-	tx, err := s.db.BeginTx(ctx, nil)
-	if err != nil {
-		return "", fmt.Errorf("creating key: beginning transaction: %w", err)
-	}
-	defer tx.Rollback() // no-op after Commit
-	if c.Project != "" {
-		p, err := getProject(ctx, tx, c.Project)
-		if errors.Is(err, ErrNotFound) {
-			return "", invalid("project", "no such project %q", c.Project)
-		}
-		if err != nil {
-			return "", fmt.Errorf("creating key: %w", err)
-		}
-		c.Project = p.ID
-	}
-	if err := insertKey(ctx, tx, &c); err != nil {
-		if errors.Is(err, ErrExists) {
-			return "", fmt.Errorf("key %q: %w", c.ID, err)
-		}
-		return "", fmt.Errorf("creating key %s: %w", c.ID, err)
-	}
-	if err := tx.Commit(); err != nil {
-		return "", fmt.Errorf("creating key %s: committing: %w", c.ID, err)
 	}
 	k.ID, k.Project, k.Prefix, k.Hash = c.ID, c.Project, c.Prefix, c.Hash
 	k.Status, k.CreatedAt, k.UpdatedAt = c.Status, c.CreatedAt, c.UpdatedAt
@@ -115,14 +108,7 @@ func (s *SQLite) GetKey(ctx context.Context, id string) (*Key, error) {
 }
 
 func getKey(ctx context.Context, q queryer, id string) (*Key, error) {
-	k, err := scanKey(q.QueryRowContext(ctx, `SELECT `+keyColumns+` FROM keys WHERE id = ?`, id))
-	if errors.Is(err, sql.ErrNoRows) {
-		return nil, fmt.Errorf("key %q: %w", id, ErrNotFound)
-	}
-	if err != nil {
-		return nil, fmt.Errorf("reading key %q: %w", id, err)
-	}
-	return k, nil
+	return scanOne(q.QueryRowContext(ctx, `SELECT `+keyColumns+` FROM keys WHERE id = ?`, id), scanKey, "key", id)
 }
 
 // ListKeys returns the keys of project, or all keys when project is "",
@@ -148,23 +134,7 @@ func (s *SQLite) ListKeys(ctx context.Context, project string) ([]Key, error) {
 		query = `SELECT ` + keyColumns + ` FROM keys WHERE project = ? ORDER BY created_at DESC, id DESC`
 		args = append(args, project)
 	}
-	rows, err := s.db.QueryContext(ctx, query, args...)
-	if err != nil {
-		return nil, fmt.Errorf("listing keys: %w", err)
-	}
-	defer rows.Close()
-	out := []Key{}
-	for rows.Next() {
-		k, err := scanKey(rows)
-		if err != nil {
-			return nil, fmt.Errorf("listing keys: %w", err)
-		}
-		out = append(out, *k)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("listing keys: %w", err)
-	}
-	return out, nil
+	return queryAll(ctx, s.db, "listing keys", scanKey, query, args...)
 }
 
 // UpdateKey replaces the mutable fields of key k.ID: name, owner, models,
@@ -196,41 +166,38 @@ func (s *SQLite) UpdateKey(ctx context.Context, k *Key) error {
 		return fmt.Errorf("updating key: encoding metadata: %w", err)
 	}
 
-	release, err := s.use()
-	if err != nil {
-		return err
-	}
-	defer release()
-	tx, err := s.db.BeginTx(ctx, nil)
-	if err != nil {
-		return fmt.Errorf("updating key: beginning transaction: %w", err)
-	}
-	defer tx.Rollback() // no-op after Commit
-	cur, err := getKey(ctx, tx, k.ID)
-	if err != nil {
-		return err
-	}
-	if cur.Status == KeyRevoked && k.Status != KeyRevoked {
-		return invalid("status", "key %q is revoked; revocation is final", cur.ID)
-	}
-	t := stamp()
-	if _, err := tx.ExecContext(ctx,
-		`UPDATE keys SET name = ?, owner = ?, models = ?, rpm = ?, tpm = ?, concurrency = ?,
-		        daily_requests = ?, daily_tokens = ?, budget_usd = ?, budget_period = ?,
-		        status = ?, expires_at = ?, metadata = ?, updated_at = ?
-		  WHERE id = ?`,
-		k.Name, k.Owner, models, k.RPM, k.TPM, k.Concurrency, k.DailyRequests,
-		k.DailyTokens, k.BudgetUSD, k.BudgetPeriod, k.Status, toNanos(k.ExpiresAt),
-		meta, t.UnixNano(), cur.ID); err != nil {
-		return fmt.Errorf("updating key %s: %w", cur.ID, err)
-	}
-	if k.Status == KeyRevoked {
-		if err := dropGraceSecrets(ctx, tx, cur.ID); err != nil {
-			return fmt.Errorf("updating key %s: %w", cur.ID, err)
+	var (
+		cur *Key
+		t   time.Time
+	)
+	err = s.inTx(ctx, "updating key", func(tx *sql.Tx) (string, error) {
+		var err error
+		if cur, err = getKey(ctx, tx, k.ID); err != nil {
+			return "", err
 		}
-	}
-	if err := tx.Commit(); err != nil {
-		return fmt.Errorf("updating key %s: committing: %w", cur.ID, err)
+		if cur.Status == KeyRevoked && k.Status != KeyRevoked {
+			return "", invalid("status", "key %q is revoked; revocation is final", cur.ID)
+		}
+		t = stamp()
+		if _, err := tx.ExecContext(ctx,
+			`UPDATE keys SET name = ?, owner = ?, models = ?, rpm = ?, tpm = ?, concurrency = ?,
+			        daily_requests = ?, daily_tokens = ?, budget_usd = ?, budget_period = ?,
+			        status = ?, expires_at = ?, metadata = ?, updated_at = ?
+			  WHERE id = ?`,
+			k.Name, k.Owner, models, k.RPM, k.TPM, k.Concurrency, k.DailyRequests,
+			k.DailyTokens, k.BudgetUSD, k.BudgetPeriod, k.Status, toNanos(k.ExpiresAt),
+			meta, t.UnixNano(), cur.ID); err != nil {
+			return "", fmt.Errorf("updating key %s: %w", cur.ID, err)
+		}
+		if k.Status == KeyRevoked {
+			if err := dropGraceSecrets(ctx, tx, cur.ID); err != nil {
+				return "", fmt.Errorf("updating key %s: %w", cur.ID, err)
+			}
+		}
+		return "updating key " + cur.ID, nil
+	})
+	if err != nil {
+		return err
 	}
 	k.Project, k.Prefix, k.Hash, k.CreatedAt = cur.Project, cur.Prefix, cur.Hash, cur.CreatedAt
 	k.UpdatedAt = t
@@ -253,53 +220,48 @@ func (s *SQLite) RotateKey(ctx context.Context, id string, grace time.Duration) 
 		return "", fmt.Errorf("rotating key %s: %w", id, err)
 	}
 
-	release, err := s.use()
-	if err != nil {
-		return "", err
-	}
-	defer release()
-	tx, err := s.db.BeginTx(ctx, nil)
-	if err != nil {
-		return "", fmt.Errorf("rotating key %s: beginning transaction: %w", id, err)
-	}
-	defer tx.Rollback() // no-op after Commit
-	cur, err := getKey(ctx, tx, id)
-	if err != nil {
-		return "", err
-	}
-	if cur.Status == KeyRevoked {
-		return "", invalid("status", "key %q is revoked", id)
-	}
-	t := now().UnixNano()
-	// The current secret's row goes, and expired grace rows with it; the
-	// old secret comes back as a grace row if it is to outlive this call.
-	if _, err := tx.ExecContext(ctx,
-		`DELETE FROM key_secrets WHERE key_id = ? AND (expires_at = 0 OR expires_at <= ?)`,
-		id, t); err != nil {
-		return "", fmt.Errorf("rotating key %s: %w", id, err)
-	}
-	if grace > 0 {
-		if _, err := tx.ExecContext(ctx,
-			`INSERT INTO key_secrets (hash, key_id, prefix, expires_at) VALUES (?, ?, ?, ?)`,
-			cur.Hash, id, cur.Prefix, t+int64(grace)); err != nil {
-			return "", fmt.Errorf("rotating key %s: keeping the old secret: %w", id, err)
+	op := "rotating key " + id
+	err = s.inTx(ctx, op, func(tx *sql.Tx) (string, error) {
+		cur, err := getKey(ctx, tx, id)
+		if err != nil {
+			return "", err
 		}
-	}
-	_, err = tx.ExecContext(ctx,
-		`INSERT INTO key_secrets (hash, key_id, prefix, expires_at) VALUES (?, ?, ?, 0)`,
-		hash, id, prefix)
-	if err == nil {
+		if cur.Status == KeyRevoked {
+			return "", invalid("status", "key %q is revoked", id)
+		}
+		t := now().UnixNano()
+		// The current secret's row goes, and expired grace rows with it;
+		// the old secret comes back as a grace row if it is to outlive
+		// this call.
+		if _, err := tx.ExecContext(ctx,
+			`DELETE FROM key_secrets WHERE key_id = ? AND (expires_at = 0 OR expires_at <= ?)`,
+			id, t); err != nil {
+			return "", fmt.Errorf("rotating key %s: %w", id, err)
+		}
+		if grace > 0 {
+			if _, err := tx.ExecContext(ctx,
+				`INSERT INTO key_secrets (hash, key_id, prefix, expires_at) VALUES (?, ?, ?, ?)`,
+				cur.Hash, id, cur.Prefix, t+int64(grace)); err != nil {
+				return "", fmt.Errorf("rotating key %s: keeping the old secret: %w", id, err)
+			}
+		}
 		_, err = tx.ExecContext(ctx,
-			`UPDATE keys SET hash = ?, prefix = ?, updated_at = ? WHERE id = ?`, hash, prefix, t, id)
-	}
-	if isUniqueViolation(err) {
-		err = ErrExists
-	}
+			`INSERT INTO key_secrets (hash, key_id, prefix, expires_at) VALUES (?, ?, ?, 0)`,
+			hash, id, prefix)
+		if err == nil {
+			_, err = tx.ExecContext(ctx,
+				`UPDATE keys SET hash = ?, prefix = ?, updated_at = ? WHERE id = ?`, hash, prefix, t, id)
+		}
+		if isUniqueViolation(err) {
+			err = ErrExists
+		}
+		if err != nil {
+			return "", fmt.Errorf("rotating key %s: storing the new secret: %w", id, err)
+		}
+		return op, nil
+	})
 	if err != nil {
-		return "", fmt.Errorf("rotating key %s: storing the new secret: %w", id, err)
-	}
-	if err := tx.Commit(); err != nil {
-		return "", fmt.Errorf("rotating key %s: committing: %w", id, err)
+		return "", err
 	}
 	return secret, nil
 }
@@ -309,31 +271,21 @@ func (s *SQLite) RotateKey(ctx context.Context, id string, grace time.Duration) 
 // "revoked", so the gateway can say why it refuses; the grace secrets are
 // deleted and find nothing. Revoking a revoked key is a no-op.
 func (s *SQLite) RevokeKey(ctx context.Context, id string) error {
-	release, err := s.use()
-	if err != nil {
-		return err
-	}
-	defer release()
-	tx, err := s.db.BeginTx(ctx, nil)
-	if err != nil {
-		return fmt.Errorf("revoking key %s: beginning transaction: %w", id, err)
-	}
-	defer tx.Rollback() // no-op after Commit
-	if _, err := getKey(ctx, tx, id); err != nil {
-		return err
-	}
-	if _, err := tx.ExecContext(ctx,
-		`UPDATE keys SET status = ?, updated_at = ? WHERE id = ? AND status != ?`,
-		KeyRevoked, now().UnixNano(), id, KeyRevoked); err != nil {
-		return fmt.Errorf("revoking key %s: %w", id, err)
-	}
-	if err := dropGraceSecrets(ctx, tx, id); err != nil {
-		return fmt.Errorf("revoking key %s: %w", id, err)
-	}
-	if err := tx.Commit(); err != nil {
-		return fmt.Errorf("revoking key %s: committing: %w", id, err)
-	}
-	return nil
+	op := "revoking key " + id
+	return s.inTx(ctx, op, func(tx *sql.Tx) (string, error) {
+		if _, err := getKey(ctx, tx, id); err != nil {
+			return "", err
+		}
+		if _, err := tx.ExecContext(ctx,
+			`UPDATE keys SET status = ?, updated_at = ? WHERE id = ? AND status != ?`,
+			KeyRevoked, now().UnixNano(), id, KeyRevoked); err != nil {
+			return "", fmt.Errorf("%s: %w", op, err)
+		}
+		if err := dropGraceSecrets(ctx, tx, id); err != nil {
+			return "", fmt.Errorf("%s: %w", op, err)
+		}
+		return op, nil
+	})
 }
 
 // dropGraceSecrets deletes every secret of the key but the current one.

@@ -119,37 +119,30 @@ func (s *SQLite) CreateProject(ctx context.Context, p *Project) error {
 		return fmt.Errorf("creating project: encoding metadata: %w", err)
 	}
 
-	release, err := s.use()
-	if err != nil {
-		return err
-	}
-	defer release()
-	tx, err := s.db.BeginTx(ctx, nil)
-	if err != nil {
-		return fmt.Errorf("creating project: beginning transaction: %w", err)
-	}
-	defer tx.Rollback() // no-op after Commit
-	if err := checkProjectNames(ctx, tx, "", c.ID, c.Name); err != nil {
-		return err
-	}
-	_, err = tx.ExecContext(ctx,
-		`INSERT INTO projects (`+projectColumns+`) VALUES (`+placeholders(14)+`)`,
-		c.ID, c.Name, c.Status, c.CreditUSD, c.Limits.RPM, c.Limits.TPM,
-		c.Limits.Concurrency, c.Limits.DailyRequests, c.Limits.DailyTokens,
-		c.BudgetUSD, c.BudgetPeriod, c.PaidPolicy, meta, toNanos(c.CreatedAt))
-	if isUniqueViolation(err) {
-		return fmt.Errorf("project %q: %w", c.ID, ErrExists)
-	}
-	if err != nil {
-		return fmt.Errorf("creating project %s: %w", c.ID, err)
-	}
-	if c.CreditUSD != 0 {
-		if err := insertLedger(ctx, tx, c.ID, c.CreditUSD, "opening balance"); err != nil {
-			return fmt.Errorf("creating project %s: %w", c.ID, err)
+	err = s.inTx(ctx, "creating project", func(tx *sql.Tx) (string, error) {
+		if err := checkProjectNames(ctx, tx, "", c.ID, c.Name); err != nil {
+			return "", err
 		}
-	}
-	if err := tx.Commit(); err != nil {
-		return fmt.Errorf("creating project %s: committing: %w", c.ID, err)
+		_, err := tx.ExecContext(ctx,
+			`INSERT INTO projects (`+projectColumns+`) VALUES (`+placeholders(14)+`)`,
+			c.ID, c.Name, c.Status, c.CreditUSD, c.Limits.RPM, c.Limits.TPM,
+			c.Limits.Concurrency, c.Limits.DailyRequests, c.Limits.DailyTokens,
+			c.BudgetUSD, c.BudgetPeriod, c.PaidPolicy, meta, toNanos(c.CreatedAt))
+		if isUniqueViolation(err) {
+			return "", fmt.Errorf("project %q: %w", c.ID, ErrExists)
+		}
+		if err != nil {
+			return "", fmt.Errorf("creating project %s: %w", c.ID, err)
+		}
+		if c.CreditUSD != 0 {
+			if err := insertLedger(ctx, tx, c.ID, c.CreditUSD, "opening balance"); err != nil {
+				return "", fmt.Errorf("creating project %s: %w", c.ID, err)
+			}
+		}
+		return "creating project " + c.ID, nil
+	})
+	if err != nil {
+		return err
 	}
 	p.ID, p.Status, p.PaidPolicy, p.CreatedAt = c.ID, c.Status, c.PaidPolicy, c.CreatedAt
 	return nil
@@ -207,18 +200,11 @@ func (s *SQLite) GetProject(ctx context.Context, ref string) (*Project, error) {
 }
 
 func getProject(ctx context.Context, q queryer, ref string) (*Project, error) {
-	p, err := scanProject(q.QueryRowContext(ctx,
+	return scanOne(q.QueryRowContext(ctx,
 		`SELECT `+projectColumns+` FROM projects WHERE id = ?
 		 UNION ALL
 		 SELECT `+projectColumns+` FROM projects WHERE name = ?
-		 LIMIT 1`, ref, ref))
-	if errors.Is(err, sql.ErrNoRows) {
-		return nil, fmt.Errorf("project %q: %w", ref, ErrNotFound)
-	}
-	if err != nil {
-		return nil, fmt.Errorf("reading project %q: %w", ref, err)
-	}
-	return p, nil
+		 LIMIT 1`, ref, ref), scanProject, "project", ref)
 }
 
 // ListProjects returns every project, ordered by name.
@@ -228,23 +214,8 @@ func (s *SQLite) ListProjects(ctx context.Context) ([]Project, error) {
 		return nil, err
 	}
 	defer release()
-	rows, err := s.db.QueryContext(ctx, `SELECT `+projectColumns+` FROM projects ORDER BY name, id`)
-	if err != nil {
-		return nil, fmt.Errorf("listing projects: %w", err)
-	}
-	defer rows.Close()
-	out := []Project{}
-	for rows.Next() {
-		p, err := scanProject(rows)
-		if err != nil {
-			return nil, fmt.Errorf("listing projects: %w", err)
-		}
-		out = append(out, *p)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("listing projects: %w", err)
-	}
-	return out, nil
+	return queryAll(ctx, s.db, "listing projects", scanProject,
+		`SELECT `+projectColumns+` FROM projects ORDER BY name, id`)
 }
 
 // UpdateProject replaces the mutable fields of the project p.ID (or the
@@ -265,39 +236,33 @@ func (s *SQLite) UpdateProject(ctx context.Context, p *Project) error {
 		return fmt.Errorf("updating project: encoding metadata: %w", err)
 	}
 
-	release, err := s.use()
+	var cur *Project
+	err = s.inTx(ctx, "updating project", func(tx *sql.Tx) (string, error) {
+		var err error
+		if cur, err = getProject(ctx, tx, p.ID); err != nil {
+			return "", err
+		}
+		if err := checkProjectNames(ctx, tx, cur.ID, cur.ID, p.Name); err != nil {
+			return "", err
+		}
+		_, err = tx.ExecContext(ctx,
+			`UPDATE projects SET name = ?, status = ?, rpm = ?, tpm = ?, concurrency = ?,
+			        daily_requests = ?, daily_tokens = ?, budget_usd = ?, budget_period = ?,
+			        paid_policy = ?, metadata = ?
+			  WHERE id = ?`,
+			p.Name, p.Status, p.Limits.RPM, p.Limits.TPM, p.Limits.Concurrency,
+			p.Limits.DailyRequests, p.Limits.DailyTokens, p.BudgetUSD, p.BudgetPeriod,
+			p.PaidPolicy, meta, cur.ID)
+		if isUniqueViolation(err) {
+			return "", fmt.Errorf("name %q: %w", p.Name, ErrExists)
+		}
+		if err != nil {
+			return "", fmt.Errorf("updating project %s: %w", cur.ID, err)
+		}
+		return "updating project " + cur.ID, nil
+	})
 	if err != nil {
 		return err
-	}
-	defer release()
-	tx, err := s.db.BeginTx(ctx, nil)
-	if err != nil {
-		return fmt.Errorf("updating project: beginning transaction: %w", err)
-	}
-	defer tx.Rollback() // no-op after Commit
-	cur, err := getProject(ctx, tx, p.ID)
-	if err != nil {
-		return err
-	}
-	if err := checkProjectNames(ctx, tx, cur.ID, cur.ID, p.Name); err != nil {
-		return err
-	}
-	_, err = tx.ExecContext(ctx,
-		`UPDATE projects SET name = ?, status = ?, rpm = ?, tpm = ?, concurrency = ?,
-		        daily_requests = ?, daily_tokens = ?, budget_usd = ?, budget_period = ?,
-		        paid_policy = ?, metadata = ?
-		  WHERE id = ?`,
-		p.Name, p.Status, p.Limits.RPM, p.Limits.TPM, p.Limits.Concurrency,
-		p.Limits.DailyRequests, p.Limits.DailyTokens, p.BudgetUSD, p.BudgetPeriod,
-		p.PaidPolicy, meta, cur.ID)
-	if isUniqueViolation(err) {
-		return fmt.Errorf("name %q: %w", p.Name, ErrExists)
-	}
-	if err != nil {
-		return fmt.Errorf("updating project %s: %w", cur.ID, err)
-	}
-	if err := tx.Commit(); err != nil {
-		return fmt.Errorf("updating project %s: committing: %w", cur.ID, err)
 	}
 	p.ID, p.CreditUSD, p.CreatedAt = cur.ID, cur.CreditUSD, cur.CreatedAt
 	return nil
@@ -315,33 +280,26 @@ func (s *SQLite) AddCredit(ctx context.Context, projectID string, usd float64, n
 	if usd == 0 {
 		return 0, invalid("amount_usd", "must not be zero")
 	}
-	release, err := s.use()
+	err = s.inTx(ctx, "adding credit", func(tx *sql.Tx) (string, error) {
+		p, err := getProject(ctx, tx, projectID)
+		if err != nil {
+			return "", err
+		}
+		if _, err := tx.ExecContext(ctx,
+			`UPDATE projects SET credit_usd = credit_usd + ? WHERE id = ?`, usd, p.ID); err != nil {
+			return "", fmt.Errorf("adding credit to %s: %w", p.ID, err)
+		}
+		if err := insertLedger(ctx, tx, p.ID, usd, note); err != nil {
+			return "", fmt.Errorf("adding credit to %s: %w", p.ID, err)
+		}
+		if err := tx.QueryRowContext(ctx,
+			`SELECT credit_usd FROM projects WHERE id = ?`, p.ID).Scan(&balance); err != nil {
+			return "", fmt.Errorf("adding credit to %s: reading balance: %w", p.ID, err)
+		}
+		return "adding credit to " + p.ID, nil
+	})
 	if err != nil {
 		return 0, err
-	}
-	defer release()
-	tx, err := s.db.BeginTx(ctx, nil)
-	if err != nil {
-		return 0, fmt.Errorf("adding credit: beginning transaction: %w", err)
-	}
-	defer tx.Rollback() // no-op after Commit
-	p, err := getProject(ctx, tx, projectID)
-	if err != nil {
-		return 0, err
-	}
-	if _, err := tx.ExecContext(ctx,
-		`UPDATE projects SET credit_usd = credit_usd + ? WHERE id = ?`, usd, p.ID); err != nil {
-		return 0, fmt.Errorf("adding credit to %s: %w", p.ID, err)
-	}
-	if err := insertLedger(ctx, tx, p.ID, usd, note); err != nil {
-		return 0, fmt.Errorf("adding credit to %s: %w", p.ID, err)
-	}
-	if err := tx.QueryRowContext(ctx,
-		`SELECT credit_usd FROM projects WHERE id = ?`, p.ID).Scan(&balance); err != nil {
-		return 0, fmt.Errorf("adding credit to %s: reading balance: %w", p.ID, err)
-	}
-	if err := tx.Commit(); err != nil {
-		return 0, fmt.Errorf("adding credit to %s: committing: %w", p.ID, err)
 	}
 	return balance, nil
 }

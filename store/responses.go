@@ -54,9 +54,23 @@ func (s *SQLite) PutResponse(ctx context.Context, r *StoredResponse) error {
 		return fmt.Errorf("storing response %s: %w", r.ID, err)
 	}
 	if s.putCount.Add(1)%purgeEvery == 1 {
-		_, _ = s.db.ExecContext(ctx, `DELETE FROM responses WHERE expires_at <= ?`, toNanos(time.Now()))
+		// Off the caller's path: a response is stored while its client
+		// waits for the last event.
+		go s.purgeResponses()
 	}
 	return nil
+}
+
+// purgeResponses deletes the expired stored responses.
+func (s *SQLite) purgeResponses() {
+	release, err := s.use()
+	if err != nil {
+		return
+	}
+	defer release()
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	_, _ = s.db.ExecContext(ctx, `DELETE FROM responses WHERE expires_at <= ?`, toNanos(time.Now()))
 }
 
 // purgeEvery is how many stored responses pass between purges of the
@@ -114,4 +128,53 @@ func boolInt(b bool) int {
 		return 1
 	}
 	return 0
+}
+
+// ResponseChain returns the response id of keyID and the ones it
+// continues, newest first, following previous_id for at most max turns,
+// in one recursive query (a conversation of n turns is one round trip,
+// not n). It stops at the first turn that is missing, expired or another
+// key's; ErrNotFound when id itself is.
+func (s *SQLite) ResponseChain(ctx context.Context, keyID, id string, max int) ([]*StoredResponse, error) {
+	release, err := s.use()
+	if err != nil {
+		return nil, err
+	}
+	defer release()
+	now := toNanos(time.Now())
+	rows, err := s.db.QueryContext(ctx, `
+WITH RECURSIVE chain(id, created_at, expires_at, previous_id, provider, native, input, response, depth) AS (
+	SELECT id, created_at, expires_at, previous_id, provider, native, input, response, 0
+	  FROM responses WHERE id = ? AND key_id = ? AND expires_at > ?
+	UNION ALL
+	SELECT r.id, r.created_at, r.expires_at, r.previous_id, r.provider, r.native, r.input, r.response, c.depth + 1
+	  FROM responses r JOIN chain c ON r.id = c.previous_id
+	 WHERE r.key_id = ? AND r.expires_at > ? AND c.depth + 1 < ?
+)
+SELECT id, created_at, expires_at, previous_id, provider, native, input, response FROM chain ORDER BY depth`,
+		id, keyID, now, keyID, now, max)
+	if err != nil {
+		return nil, fmt.Errorf("reading conversation of %s: %w", id, err)
+	}
+	defer rows.Close()
+	var out []*StoredResponse
+	for rows.Next() {
+		r := &StoredResponse{KeyID: keyID}
+		var created, expires int64
+		var native int
+		var input, resp string
+		if err := rows.Scan(&r.ID, &created, &expires, &r.PreviousID, &r.Provider, &native, &input, &resp); err != nil {
+			return nil, fmt.Errorf("reading conversation of %s: %w", id, err)
+		}
+		r.CreatedAt, r.ExpiresAt, r.Native = fromNanos(created), fromNanos(expires), native != 0
+		r.Input, r.Response = []byte(input), []byte(resp)
+		out = append(out, r)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("reading conversation of %s: %w", id, err)
+	}
+	if len(out) == 0 {
+		return nil, ErrNotFound
+	}
+	return out, nil
 }

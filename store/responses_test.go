@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"errors"
+	"strings"
 	"testing"
 	"time"
 )
@@ -47,5 +48,53 @@ func TestStoredResponses(t *testing.T) {
 	}
 	if err := s.PutResponse(ctx, &StoredResponse{ID: "x"}); !errors.Is(err, ErrInvalid) {
 		t.Fatalf("response without a key stored: %v", err)
+	}
+}
+
+// A conversation comes back newest first in one query, up to max turns,
+// and ends at a turn that is another key's or expired.
+func TestResponseChain(t *testing.T) {
+	s, _ := openTest(t)
+	ctx := context.Background()
+	now := time.Now()
+	put := func(id, key, prev string, expires time.Time) {
+		t.Helper()
+		if err := s.PutResponse(ctx, &StoredResponse{ID: id, KeyID: key, PreviousID: prev, CreatedAt: now, ExpiresAt: expires,
+			Input: []byte(`["` + id + `"]`), Response: []byte(`{"id":"` + id + `"}`)}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	later := now.Add(time.Hour)
+	put("r0", "other", "", later)
+	put("r1", "k", "r0", later)
+	put("r2", "k", "r1", later)
+	put("r3", "k", "r2", later)
+	put("old", "k", "", now.Add(-time.Minute))
+	put("r4", "k", "old", later)
+	ids := func(chain []*StoredResponse) string {
+		var out []string
+		for _, r := range chain {
+			out = append(out, r.ID+"<"+r.PreviousID+":"+string(r.Input))
+		}
+		return strings.Join(out, " ")
+	}
+	for _, c := range []struct {
+		id   string
+		max  int
+		want string
+	}{
+		{"r3", 100, `r3<r2:["r3"] r2<r1:["r2"] r1<r0:["r1"]`}, // r0 is another key's
+		{"r3", 2, `r3<r2:["r3"] r2<r1:["r2"]`},
+		{"r4", 100, `r4<old:["r4"]`}, // old expired
+	} {
+		chain, err := s.ResponseChain(ctx, "k", c.id, c.max)
+		if err != nil || ids(chain) != c.want {
+			t.Errorf("%s max %d: %v %q, want %q", c.id, c.max, err, ids(chain), c.want)
+		}
+	}
+	for _, id := range []string{"r0", "old", "nope"} {
+		if _, err := s.ResponseChain(ctx, "k", id, 10); !errors.Is(err, ErrNotFound) {
+			t.Errorf("%s: %v, want ErrNotFound", id, err)
+		}
 	}
 }

@@ -4,7 +4,6 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
-	"strconv"
 
 	"github.com/llmgate/llmgate/internal/protocol/messages"
 	"github.com/llmgate/llmgate/internal/tokens"
@@ -95,11 +94,7 @@ func (x *exchange) countAnswer(body []byte) {
 	if x.answered {
 		x.setAnswerHeaders()
 	}
-	h := x.w.Header()
-	h.Set("Content-Type", "application/json")
-	h.Set("Content-Length", strconv.Itoa(len(body)))
-	x.w.WriteHeader(http.StatusOK)
-	_, _ = x.w.Write(body)
+	writeBody(x.w, http.StatusOK, body)
 	x.row.Status = "ok"
 	x.row.HTTPStatus = http.StatusOK
 }

@@ -200,6 +200,8 @@ type harnessOpts struct {
 	keys     []gateway.StaticKey
 	maxBody  int64
 	onDone   func(*http.Request, *store.Row)
+	// retention is Config.ResponsesRetention.
+	retention time.Duration
 }
 
 type harness struct {
@@ -250,7 +252,8 @@ func newHarness(t testing.TB, o harnessOpts) *harness {
 	}
 	clock := &testClock{}
 	gw := gateway.New(gateway.Config{Now: clock.now, Router: router.New(accts), Keys: keys, Store: shared, MaxBody: o.maxBody, OnDone: o.onDone, Retry: o.retry,
-		Limits: limits.NewSet(), DefaultLimits: o.limits, Catalog: o.catalog, Spend: meterFor(db, shared)})
+		Limits: limits.NewSet(), DefaultLimits: o.limits, Catalog: o.catalog, Spend: meterFor(db, shared),
+		ResponsesRetention: o.retention})
 	h := &harness{t: t, gw: gw, db: db, shared: shared, clock: clock}
 	h.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if !gw.Handle(w, r) {

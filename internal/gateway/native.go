@@ -1,12 +1,13 @@
 package gateway
 
 import (
-	"bytes"
 	"net/http"
 	"strconv"
+	"strings"
 
 	"github.com/tidwall/gjson"
 
+	"github.com/llmgate/llmgate/internal/protocol/messages"
 	"github.com/llmgate/llmgate/providers"
 )
 
@@ -211,15 +212,12 @@ func (s *nativeRelay) responsesFailed(msg string) []byte {
 	return append(b, '}')
 }
 
-// messagesStreamError is an Anthropic error event's data.
+// messagesStreamError is an Anthropic error event's data: the same body
+// as the endpoint's error answers, overloaded when the upstream said so.
 func messagesStreamError(msg string) []byte {
-	typ := "api_error"
-	if bytes.Contains([]byte(msg), []byte("verloaded")) {
-		typ = "overloaded_error"
+	status := http.StatusInternalServerError
+	if strings.Contains(msg, "verloaded") {
+		status = 529
 	}
-	b := []byte(`{"type":"error","error":{"type":"`)
-	b = append(b, typ...)
-	b = append(b, `","message":`...)
-	b = providers.AppendJSONString(b, msg)
-	return append(b, `}}`...)
+	return messages.ErrorBody(status, msg)
 }

@@ -8,7 +8,6 @@ import (
 	"net/http"
 
 	"github.com/tidwall/gjson"
-	"github.com/tidwall/sjson"
 
 	"github.com/llmgate/llmgate/internal/protocol/messages"
 	"github.com/llmgate/llmgate/internal/protocol/responses"
@@ -31,9 +30,8 @@ type protocol struct {
 	respID  string
 	created int64
 
-	// Responses only.
+	// conv is a Responses request's stored conversation.
 	conv *conversation
-	sw   *responses.StreamWriter
 }
 
 // nativeEndpoint is the provider endpoint that serves ep natively.
@@ -120,13 +118,7 @@ func (x *exchange) nativeBody(t router.Target) []byte {
 	if x.ep == epResponses {
 		b = x.proto.conv.bodyFor(t, b)
 	}
-	if gjson.GetBytes(b, "model").Str == t.Model {
-		return b
-	}
-	if nb, err := sjson.SetBytes(b, "model", t.Model); err == nil {
-		return nb
-	}
-	return b
+	return withModel(b, x.req.model, t.Model)
 }
 
 // answer converts a non-streaming upstream answer into the client's
@@ -165,7 +157,6 @@ func (x *exchange) streamWriter(w io.Writer) io.Writer {
 		// Stored before the terminal event leaves, so a follow-up that
 		// names this response right away finds it.
 		sw.BeforeTerminal = func(resp []byte) { x.storeResponse(resp, false) }
-		x.proto.sw = sw
 		return sw
 	case epMessages:
 		return messages.NewStreamWriter(w, messages.Meta{ID: x.proto.respID, Model: x.target.Model, InputTokens: x.req.promptTokens()})

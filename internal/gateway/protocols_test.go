@@ -206,6 +206,12 @@ func TestStoredResponsesArePerKey(t *testing.T) {
 	if resp, got := get(http.MethodGet, testGatewayKey); resp.StatusCode != 200 || gjson.GetBytes(got, "id").Str != id {
 		t.Fatalf("owner read: %d %s", resp.StatusCode, got)
 	}
+	req, _ := http.NewRequest(http.MethodGet, h.URL+"/v1/responses/"+id+"/input_items", nil)
+	req.Header.Set("Authorization", "Bearer "+testGatewayKey)
+	if resp, got := h.do(req); resp.StatusCode != 200 || gjson.GetBytes(got, "object").Str != "list" ||
+		gjson.GetBytes(got, "data.0.content.0.text").Str != "hello" {
+		t.Fatalf("input_items: %d %s", resp.StatusCode, got)
+	}
 	if resp, got := get(http.MethodDelete, testGatewayKey); resp.StatusCode != 200 || !gjson.GetBytes(got, "deleted").Bool() {
 		t.Fatalf("owner delete: %d %s", resp.StatusCode, got)
 	}
@@ -318,5 +324,23 @@ func TestResponsesToAnthropic(t *testing.T) {
 	}
 	if row := h.row(resp.Header.Get("X-Llmgate-Request-Id")); row.Endpoint != "responses" || row.Status != store.StatusOK || row.CostUSD <= 0 {
 		t.Fatalf("row %+v", row)
+	}
+}
+
+// With responses_retention off nothing is stored: previous_response_id
+// is refused with a message saying why, and GET finds nothing.
+func TestResponsesRetentionOff(t *testing.T) {
+	up := newUpstream(t, jsonReply(200, fixture(t, "openai/chat-completion-text.json")))
+	h := newHarness(t, harnessOpts{accounts: []acctSpec{{name: "oa", baseURL: up.URL, models: []string{"gpt-4o-mini"}}}, retention: -1})
+	_, got := h.post("/v1/responses", `{"model":"gpt-4o-mini","input":"hello"}`)
+	id := gjson.GetBytes(got, "id").Str
+	resp, got := h.post("/v1/responses", `{"model":"gpt-4o-mini","input":"x","previous_response_id":"`+id+`"}`)
+	if resp.StatusCode != 400 || !strings.Contains(gjson.GetBytes(got, "error.message").Str, "responses_retention") {
+		t.Fatalf("%d %s", resp.StatusCode, got)
+	}
+	req, _ := http.NewRequest(http.MethodDelete, h.URL+`/v1/responses/a"b`, nil)
+	req.Header.Set("Authorization", "Bearer "+testGatewayKey)
+	if resp, got := h.do(req); resp.StatusCode != 404 || !gjson.ValidBytes(got) {
+		t.Fatalf("delete: %d %s", resp.StatusCode, got)
 	}
 }

@@ -219,12 +219,18 @@ func parseExtension(ext gjson.Result, out *extension) *requestError {
 // bodyFor returns the body to send to a target: the model field is
 // rewritten only when the upstream name differs from the client's.
 func (p *peeked) bodyFor(model string) []byte {
-	if model == p.model {
-		return p.body
+	return withModel(p.body, p.model, model)
+}
+
+// withModel returns body, whose model is have, with the model set to
+// want; the body is copied only when they differ.
+func withModel(body []byte, have, want string) []byte {
+	if want == have {
+		return body
 	}
-	b, err := sjson.SetBytes(p.body, "model", model)
+	b, err := sjson.SetBytes(body, "model", want)
 	if err != nil {
-		return p.body
+		return body
 	}
 	return b
 }

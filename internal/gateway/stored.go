@@ -12,6 +12,7 @@ import (
 	"github.com/tidwall/sjson"
 
 	"github.com/llmgate/llmgate/internal/protocol/responses"
+	"github.com/llmgate/llmgate/providers"
 	"github.com/llmgate/llmgate/router"
 	"github.com/llmgate/llmgate/store"
 )
@@ -28,6 +29,7 @@ const maxChain = 10000
 type responseStore interface {
 	PutResponse(ctx context.Context, r *store.StoredResponse) error
 	GetResponse(ctx context.Context, keyID, id string) (*store.StoredResponse, error)
+	ResponseChain(ctx context.Context, keyID, id string, max int) ([]*store.StoredResponse, error)
 	DeleteResponse(ctx context.Context, keyID, id string) error
 }
 
@@ -80,12 +82,15 @@ func (x *exchange) openConversation(body []byte) ([][]byte, *requestError) {
 		c.keep = false
 	}
 	x.proto.conv = c
+	prevID := gjson.GetBytes(body, "previous_response_id").Str
+	if !c.keep && prevID == "" {
+		return nil, nil // nothing to store or rebuild: the input is read once, by ToChat
+	}
 	items, err := responses.InputItems(body)
 	if err != nil {
 		return nil, translateError(err)
 	}
 	c.input = joinItems(items)
-	prevID := gjson.GetBytes(body, "previous_response_id").Str
 	if prevID == "" {
 		return nil, nil
 	}
@@ -93,22 +98,14 @@ func (x *exchange) openConversation(body []byte) ([][]byte, *requestError) {
 		return nil, &requestError{http.StatusBadRequest, "previous_response_not_found",
 			"previous_response_id needs stored responses, which this gateway does not keep (it has no store, or responses_retention is off)", "previous_response_id"}
 	}
-	ctx := x.r.Context()
-	var chain []*store.StoredResponse
-	for id := prevID; id != "" && len(chain) < maxChain; {
-		r, err := rs.GetResponse(ctx, x.principal.KeyID, id)
-		if errors.Is(err, store.ErrNotFound) {
-			if len(chain) == 0 {
-				return nil, &requestError{http.StatusBadRequest, "previous_response_not_found",
-					fmt.Sprintf("Previous response with id '%s' not found.", prevID), "previous_response_id"}
-			}
-			break // an older turn expired: the conversation starts later
-		}
-		if err != nil {
-			return nil, &requestError{http.StatusServiceUnavailable, "store_unavailable", "could not read the stored conversation: " + err.Error(), ""}
-		}
-		chain = append(chain, r)
-		id = r.PreviousID
+	// Newest first; an older turn that expired ends the chain there.
+	chain, err := rs.ResponseChain(x.r.Context(), x.principal.KeyID, prevID, maxChain)
+	switch {
+	case errors.Is(err, store.ErrNotFound):
+		return nil, &requestError{http.StatusBadRequest, "previous_response_not_found",
+			fmt.Sprintf("Previous response with id '%s' not found.", prevID), "previous_response_id"}
+	case err != nil:
+		return nil, &requestError{http.StatusServiceUnavailable, "store_unavailable", "could not read the stored conversation: " + err.Error(), ""}
 	}
 	c.prev = chain[0]
 	var history [][]byte
@@ -202,12 +199,13 @@ func (g *Gateway) serveStoredResponse(w http.ResponseWriter, r *http.Request, re
 		writeError(w, http.StatusNotFound, errInvalidRequest, "response_not_found", "this gateway does not store responses (it has no store, or responses_retention is off)", "")
 		return
 	}
-	if st := g.cfg.Store; !st.Acquire() {
+	// responses() is nil without a store, so the store is there.
+	st := g.cfg.Store
+	if !st.Acquire() {
 		writeError(w, http.StatusServiceUnavailable, errUpstream, "shutting_down", "the gateway is shutting down; retry", "")
 		return
-	} else {
-		defer st.Release()
 	}
+	defer st.Release()
 	notFound := func() {
 		writeError(w, http.StatusNotFound, errInvalidRequest, "response_not_found", fmt.Sprintf("No response found with id '%s'.", id), "")
 	}
@@ -218,7 +216,8 @@ func (g *Gateway) serveStoredResponse(w http.ResponseWriter, r *http.Request, re
 		case err != nil:
 			writeError(w, http.StatusServiceUnavailable, errUpstream, "store_unavailable", "could not delete the response: "+err.Error(), "")
 		default:
-			writeBody(w, http.StatusOK, []byte(`{"id":"`+id+`","object":"response","deleted":true}`))
+			b := providers.AppendJSONString([]byte(`{"id":`), id)
+			writeBody(w, http.StatusOK, append(b, `,"object":"response","deleted":true}`...))
 		}
 		return
 	}
