@@ -14,65 +14,17 @@ import (
 	"github.com/llmgate/llmgate/providers"
 )
 
-// OpenAI output shapes.
-type completion struct {
-	ID      string    `json:"id"`
-	Object  string    `json:"object"`
-	Created int64     `json:"created"`
-	Model   string    `json:"model"`
-	Choices []choice  `json:"choices"`
-	Usage   usageJSON `json:"usage"`
-}
+// The OpenAI output shapes, shared by the translating providers.
+type (
+	completion = providers.ChatCompletion
+	choice     = providers.ChatChoice
+	message    = providers.ChatMessage
+	toolCall   = providers.ChatToolCall
+	fnCall     = providers.ChatFunctionCall
+	usageJSON  = providers.ChatUsage
+)
 
-type choice struct {
-	Index        int       `json:"index"`
-	Message      message   `json:"message"`
-	Logprobs     *struct{} `json:"logprobs"`
-	FinishReason string    `json:"finish_reason"`
-}
-
-type message struct {
-	Role             string     `json:"role"`
-	Content          *string    `json:"content"`
-	Refusal          *string    `json:"refusal"`
-	ToolCalls        []toolCall `json:"tool_calls,omitempty"`
-	ReasoningContent string     `json:"reasoning_content,omitempty"`
-}
-
-type toolCall struct {
-	Index    *int   `json:"index,omitempty"`
-	ID       string `json:"id,omitempty"`
-	Type     string `json:"type,omitempty"`
-	Function fnCall `json:"function"`
-}
-
-type fnCall struct {
-	Name      string `json:"name,omitempty"`
-	Arguments string `json:"arguments"`
-}
-
-type usageJSON struct {
-	PromptTokens        int64 `json:"prompt_tokens"`
-	CompletionTokens    int64 `json:"completion_tokens"`
-	TotalTokens         int64 `json:"total_tokens"`
-	PromptTokensDetails struct {
-		CachedTokens     int64 `json:"cached_tokens"`
-		CacheWriteTokens int64 `json:"cache_write_tokens"`
-	} `json:"prompt_tokens_details"`
-	CompletionTokensDetails struct {
-		ReasoningTokens int64 `json:"reasoning_tokens"`
-	} `json:"completion_tokens_details"`
-}
-
-func toUsageJSON(u providers.Usage) usageJSON {
-	var j usageJSON
-	j.PromptTokens, j.CompletionTokens = u.PromptTokens, u.CompletionTokens
-	j.TotalTokens = u.PromptTokens + u.CompletionTokens
-	j.PromptTokensDetails.CachedTokens = u.CachedTokens
-	j.PromptTokensDetails.CacheWriteTokens = u.CacheWriteTokens
-	j.CompletionTokensDetails.ReasoningTokens = u.ReasoningTokens
-	return j
-}
+func toUsageJSON(u providers.Usage) usageJSON { return providers.NewChatUsage(u) }
 
 // parseUsage normalises usageMetadata. Thoughts are billed as output, so
 // they join the completion count (and are its reasoning subset); tool-use
