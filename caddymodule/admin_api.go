@@ -57,6 +57,33 @@ func writeJSON(w http.ResponseWriter, status int, v any) error {
 	return enc.Encode(v)
 }
 
+// answerOne answers with view(x), or with err when reading x failed.
+func answerOne[T, V any](w http.ResponseWriter, x *T, err error, view func(*T) V) error {
+	if err != nil {
+		return answerError(w, err)
+	}
+	return writeJSON(w, http.StatusOK, view(x))
+}
+
+// answerList answers {"data": [...]} with each item through view, or
+// with err when listing failed. The list is [] rather than null when
+// there is nothing to show.
+func answerList[T, V any](w http.ResponseWriter, items []T, err error, view func(*T) V) error {
+	if err != nil {
+		return answerError(w, err)
+	}
+	out := make([]V, 0, len(items))
+	for i := range items {
+		out = append(out, view(&items[i]))
+	}
+	return writeJSON(w, http.StatusOK, map[string]any{"data": out})
+}
+
+// notAllowed answers a method the resource has no handler for.
+func notAllowed(w http.ResponseWriter, r *http.Request) error {
+	return answerError(w, &apiError{status: http.StatusMethodNotAllowed, message: r.Method + " is not supported on " + r.URL.Path})
+}
+
 // answerError maps store and validation errors to statuses.
 func answerError(w http.ResponseWriter, err error) error {
 	var ae *apiError
@@ -174,3 +201,121 @@ func parseWhen(v string, now time.Time) (time.Time, error) {
 
 var validPeriods = map[string]bool{"": true, "day": true, "week": true, "month": true, "total": true}
 var validStatuses = map[string]bool{"active": true, "suspended": true, "past_due": true}
+
+// Keys and projects carry the same limits, quotas and budget, and the
+// admin API shows and accepts them the same way for both; what follows
+// serves both, so that the two cannot drift apart.
+
+type limitsJSON struct {
+	RPM         int64 `json:"rpm"`
+	TPM         int64 `json:"tpm"`
+	Concurrency int64 `json:"concurrency"`
+}
+
+type quotasJSON struct {
+	DailyRequests int64 `json:"daily_requests"`
+	DailyTokens   int64 `json:"daily_tokens"`
+}
+
+type budgetJSON struct {
+	USD      float64 `json:"usd"`
+	Period   string  `json:"period"`
+	SpentUSD float64 `json:"spent_usd"`
+}
+
+// governanceJSON is the limits, quotas and budget of a key or project.
+// It is embedded in keyJSON and projectJSON, where its fields keep their
+// place in the JSON.
+type governanceJSON struct {
+	Limits limitsJSON `json:"limits"`
+	Quotas quotasJSON `json:"quotas"`
+	Budget budgetJSON `json:"budget"`
+}
+
+// governanceView shows l and the budget; the caller fills in SpentUSD,
+// which it reads from the totals of its key or project.
+func governanceView(l store.Limits, usd float64, period string) governanceJSON {
+	return governanceJSON{
+		Limits: limitsJSON{l.RPM, l.TPM, l.Concurrency},
+		Quotas: quotasJSON{l.DailyRequests, l.DailyTokens},
+		Budget: budgetJSON{USD: usd, Period: period},
+	}
+}
+
+// limitsInput, quotasInput and budgetInput are the optional limits,
+// quotas and budget of key and project requests; absent fields are
+// unchanged. They stay fields of keyInput and projectInput rather than an
+// embedded struct, which encoding/json would name in the path of a type
+// error ("governanceInput.limits.rpm"). limitsInput is an alias of an
+// unnamed struct because that struct's spelling is part of the message
+// for a "limits" of the wrong type.
+type limitsInput = struct {
+	RPM         *int64 `json:"rpm"`
+	TPM         *int64 `json:"tpm"`
+	Concurrency *int64 `json:"concurrency"`
+}
+
+type quotasInput struct {
+	DailyRequests *int64 `json:"daily_requests"`
+	DailyTokens   *int64 `json:"daily_tokens"`
+}
+
+type budgetInput struct {
+	USD    *float64 `json:"usd"`
+	Period *string  `json:"period"`
+}
+
+// applyGovernance validates the limits, quotas and budget of a request
+// and writes those given into l, usd and period.
+func applyGovernance(lim *limitsInput, quo *quotasInput, b *budgetInput, l *store.Limits, usd *float64, period *string) error {
+	var in limitsInput
+	if lim != nil {
+		in = *lim
+	}
+	var q quotasInput
+	if quo != nil {
+		q = *quo
+	}
+	for _, f := range []struct {
+		name    string
+		in, out *int64
+	}{
+		{"limits.rpm", in.RPM, &l.RPM},
+		{"limits.tpm", in.TPM, &l.TPM},
+		{"limits.concurrency", in.Concurrency, &l.Concurrency},
+		{"quotas.daily_requests", q.DailyRequests, &l.DailyRequests},
+		{"quotas.daily_tokens", q.DailyTokens, &l.DailyTokens},
+	} {
+		if f.in == nil {
+			continue
+		}
+		if *f.in < 0 {
+			return badField(f.name, "must not be negative")
+		}
+		*f.out = *f.in
+	}
+	return applyBudget(b, usd, period)
+}
+
+// applyBudget sets a budget; one without a period is monthly.
+func applyBudget(b *budgetInput, usd *float64, period *string) error {
+	if b == nil {
+		return nil
+	}
+	if b.USD != nil {
+		if *b.USD < 0 {
+			return badField("budget.usd", "must not be negative")
+		}
+		*usd = *b.USD
+	}
+	if b.Period != nil {
+		if !validPeriods[*b.Period] {
+			return badField("budget.period", "%q is not one of day, week, month, total", *b.Period)
+		}
+		*period = *b.Period
+	}
+	if *usd > 0 && *period == "" {
+		*period = "month"
+	}
+	return nil
+}

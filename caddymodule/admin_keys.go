@@ -9,35 +9,16 @@ import (
 	"github.com/llmgate/llmgate/store"
 )
 
-type limitsJSON struct {
-	RPM         int64 `json:"rpm"`
-	TPM         int64 `json:"tpm"`
-	Concurrency int64 `json:"concurrency"`
-}
-
-type quotasJSON struct {
-	DailyRequests int64 `json:"daily_requests"`
-	DailyTokens   int64 `json:"daily_tokens"`
-}
-
-type budgetJSON struct {
-	USD      float64 `json:"usd"`
-	Period   string  `json:"period"`
-	SpentUSD float64 `json:"spent_usd"`
-}
-
 // keyJSON is the key object of the admin API. The secret appears only in
 // the answers to create and rotate.
 type keyJSON struct {
-	ID        string            `json:"id"`
-	Name      string            `json:"name"`
-	Project   string            `json:"project"`
-	Owner     string            `json:"owner"`
-	Prefix    string            `json:"prefix"`
-	Models    []string          `json:"models"`
-	Limits    limitsJSON        `json:"limits"`
-	Quotas    quotasJSON        `json:"quotas"`
-	Budget    budgetJSON        `json:"budget"`
+	ID      string   `json:"id"`
+	Name    string   `json:"name"`
+	Project string   `json:"project"`
+	Owner   string   `json:"owner"`
+	Prefix  string   `json:"prefix"`
+	Models  []string `json:"models"`
+	governanceJSON
 	Status    string            `json:"status"`
 	CreatedAt time.Time         `json:"created_at"`
 	ExpiresAt *time.Time        `json:"expires_at"`
@@ -47,15 +28,11 @@ type keyJSON struct {
 
 // keyInput is a create or update request; absent fields are unchanged.
 type keyInput struct {
-	Name    *string   `json:"name"`
-	Project *string   `json:"project"`
-	Owner   *string   `json:"owner"`
-	Models  *[]string `json:"models"`
-	Limits  *struct {
-		RPM         *int64 `json:"rpm"`
-		TPM         *int64 `json:"tpm"`
-		Concurrency *int64 `json:"concurrency"`
-	} `json:"limits"`
+	Name      *string            `json:"name"`
+	Project   *string            `json:"project"`
+	Owner     *string            `json:"owner"`
+	Models    *[]string          `json:"models"`
+	Limits    *limitsInput       `json:"limits"`
 	Quotas    *quotasInput       `json:"quotas"`
 	Budget    *budgetInput       `json:"budget"`
 	Status    *string            `json:"status"`
@@ -85,28 +62,12 @@ func (in *keyInput) apply(k *store.Key, now time.Time) error {
 		}
 		k.Models = *in.Models
 	}
-	if l := in.Limits; l != nil {
-		for f, p := range map[string]*int64{"limits.rpm": l.RPM, "limits.tpm": l.TPM, "limits.concurrency": l.Concurrency} {
-			if p != nil && *p < 0 {
-				return badField(f, "must not be negative")
-			}
-		}
-		if l.RPM != nil {
-			k.RPM = *l.RPM
-		}
-		if l.TPM != nil {
-			k.TPM = *l.TPM
-		}
-		if l.Concurrency != nil {
-			k.Concurrency = *l.Concurrency
-		}
-	}
-	if err := applyQuotas(in.Quotas, &k.DailyRequests, &k.DailyTokens); err != nil {
+	l := keyLimits(k)
+	if err := applyGovernance(in.Limits, in.Quotas, in.Budget, &l, &k.BudgetUSD, &k.BudgetPeriod); err != nil {
 		return err
 	}
-	if err := applyBudget(in.Budget, &k.BudgetUSD, &k.BudgetPeriod); err != nil {
-		return err
-	}
+	k.RPM, k.TPM, k.Concurrency = l.RPM, l.TPM, l.Concurrency
+	k.DailyRequests, k.DailyTokens = l.DailyRequests, l.DailyTokens
 	if in.Status != nil {
 		if !validStatuses[*in.Status] {
 			return badField("status", "%q is not one of active, suspended, past_due (revoke with DELETE)", *in.Status)
@@ -133,10 +94,18 @@ func (in *keyInput) apply(k *store.Key, now time.Time) error {
 	return nil
 }
 
+// keyLimits gathers the limits and quotas that store.Key keeps as fields
+// of its own, so that keys go through the same governanceInput and
+// governanceView as projects, which keep theirs in a store.Limits.
+func keyLimits(k *store.Key) store.Limits {
+	return store.Limits{RPM: k.RPM, TPM: k.TPM, Concurrency: k.Concurrency,
+		DailyRequests: k.DailyRequests, DailyTokens: k.DailyTokens}
+}
+
 func keyView(ctx context.Context, st adminStore, k *store.Key, now time.Time) keyJSON {
 	v := keyJSON{ID: k.ID, Name: k.Name, Project: k.Project, Owner: k.Owner, Prefix: k.Prefix, Models: k.Models,
-		Limits: limitsJSON{k.RPM, k.TPM, k.Concurrency}, Quotas: quotasJSON{k.DailyRequests, k.DailyTokens},
-		Budget: budgetJSON{USD: k.BudgetUSD, Period: k.BudgetPeriod}, Status: k.Status, CreatedAt: k.CreatedAt, Metadata: k.Metadata}
+		Status: k.Status, CreatedAt: k.CreatedAt, Metadata: k.Metadata,
+		governanceJSON: governanceView(keyLimits(k), k.BudgetUSD, k.BudgetPeriod)}
 	if v.Models == nil {
 		v.Models = []string{}
 	}
@@ -160,19 +129,13 @@ func serveKeys(w http.ResponseWriter, r *http.Request, rest string) error {
 		return answerError(w, err)
 	}
 	ctx, now := r.Context(), time.Now()
+	view := func(k *store.Key) keyJSON { return keyView(ctx, st, k, now) }
 	id, action, _ := strings.Cut(rest, "/")
 	switch {
 	case id == "" && r.Method == http.MethodGet:
 		flushRows(hs)
 		keys, err := st.ListKeys(ctx, r.URL.Query().Get("project"))
-		if err != nil {
-			return answerError(w, err)
-		}
-		out := make([]keyJSON, 0, len(keys))
-		for i := range keys {
-			out = append(out, keyView(ctx, st, &keys[i], now))
-		}
-		return writeJSON(w, http.StatusOK, map[string]any{"data": out})
+		return answerList(w, keys, err, view)
 	case id == "" && r.Method == http.MethodPost:
 		var in keyInput
 		if err := decode(r, &in); err != nil {
@@ -189,16 +152,13 @@ func serveKeys(w http.ResponseWriter, r *http.Request, rest string) error {
 		if err != nil {
 			return answerError(w, err)
 		}
-		v := keyView(ctx, st, k, now)
+		v := view(k)
 		v.Secret = secret
 		return writeJSON(w, http.StatusCreated, v)
 	case id != "" && action == "" && r.Method == http.MethodGet:
 		flushRows(hs)
 		k, err := st.GetKey(ctx, id)
-		if err != nil {
-			return answerError(w, err)
-		}
-		return writeJSON(w, http.StatusOK, keyView(ctx, st, k, now))
+		return answerOne(w, k, err, view)
 	case id != "" && action == "" && r.Method == http.MethodPatch:
 		k, err := st.GetKey(ctx, id)
 		if err != nil {
@@ -218,17 +178,14 @@ func serveKeys(w http.ResponseWriter, r *http.Request, rest string) error {
 			return answerError(w, err)
 		}
 		invalidate(hs)
-		return writeJSON(w, http.StatusOK, keyView(ctx, st, k, now))
+		return writeJSON(w, http.StatusOK, view(k))
 	case id != "" && action == "" && r.Method == http.MethodDelete:
 		if err := st.RevokeKey(ctx, id); err != nil {
 			return answerError(w, err)
 		}
 		invalidate(hs)
 		k, err := st.GetKey(ctx, id)
-		if err != nil {
-			return answerError(w, err)
-		}
-		return writeJSON(w, http.StatusOK, keyView(ctx, st, k, now))
+		return answerOne(w, k, err, view)
 	case id != "" && action == "rotate" && r.Method == http.MethodPost:
 		var in struct {
 			Grace *string `json:"grace"`
@@ -255,64 +212,9 @@ func serveKeys(w http.ResponseWriter, r *http.Request, rest string) error {
 		if err != nil {
 			return answerError(w, err)
 		}
-		v := keyView(ctx, st, k, now)
+		v := view(k)
 		v.Secret = secret
 		return writeJSON(w, http.StatusOK, v)
 	}
-	return answerError(w, &apiError{status: http.StatusMethodNotAllowed, message: r.Method + " is not supported on " + r.URL.Path})
-}
-
-// quotasInput and budgetInput are the optional quota and budget fields
-// of key and project requests.
-type quotasInput struct {
-	DailyRequests *int64 `json:"daily_requests"`
-	DailyTokens   *int64 `json:"daily_tokens"`
-}
-
-type budgetInput struct {
-	USD    *float64 `json:"usd"`
-	Period *string  `json:"period"`
-}
-
-func applyQuotas(q *quotasInput, reqs, toks *int64) error {
-	if q == nil {
-		return nil
-	}
-	for _, f := range []struct {
-		name string
-		in   *int64
-		out  *int64
-	}{{"quotas.daily_requests", q.DailyRequests, reqs}, {"quotas.daily_tokens", q.DailyTokens, toks}} {
-		if f.in == nil {
-			continue
-		}
-		if *f.in < 0 {
-			return badField(f.name, "must not be negative")
-		}
-		*f.out = *f.in
-	}
-	return nil
-}
-
-// applyBudget sets a budget; one without a period is monthly.
-func applyBudget(b *budgetInput, usd *float64, period *string) error {
-	if b == nil {
-		return nil
-	}
-	if b.USD != nil {
-		if *b.USD < 0 {
-			return badField("budget.usd", "must not be negative")
-		}
-		*usd = *b.USD
-	}
-	if b.Period != nil {
-		if !validPeriods[*b.Period] {
-			return badField("budget.period", "%q is not one of day, week, month, total", *b.Period)
-		}
-		*period = *b.Period
-	}
-	if *usd > 0 && *period == "" {
-		*period = "month"
-	}
-	return nil
+	return notAllowed(w, r)
 }

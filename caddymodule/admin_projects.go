@@ -12,27 +12,21 @@ import (
 
 // projectJSON is the project object of the admin API.
 type projectJSON struct {
-	ID         string            `json:"id"`
-	Name       string            `json:"name"`
-	Status     string            `json:"status"`
-	CreditUSD  float64           `json:"credit_usd"`
-	Limits     limitsJSON        `json:"limits"`
-	Quotas     quotasJSON        `json:"quotas"`
-	Budget     budgetJSON        `json:"budget"`
+	ID        string  `json:"id"`
+	Name      string  `json:"name"`
+	Status    string  `json:"status"`
+	CreditUSD float64 `json:"credit_usd"`
+	governanceJSON
 	PaidPolicy string            `json:"paid_policy"`
 	CreatedAt  time.Time         `json:"created_at"`
 	Metadata   map[string]string `json:"metadata"`
 }
 
 type projectInput struct {
-	ID     *string `json:"id"`
-	Name   *string `json:"name"`
-	Status *string `json:"status"`
-	Limits *struct {
-		RPM         *int64 `json:"rpm"`
-		TPM         *int64 `json:"tpm"`
-		Concurrency *int64 `json:"concurrency"`
-	} `json:"limits"`
+	ID         *string            `json:"id"`
+	Name       *string            `json:"name"`
+	Status     *string            `json:"status"`
+	Limits     *limitsInput       `json:"limits"`
 	Quotas     *quotasInput       `json:"quotas"`
 	Budget     *budgetInput       `json:"budget"`
 	PaidPolicy *string            `json:"paid_policy"`
@@ -58,26 +52,7 @@ func (in *projectInput) apply(p *store.Project, creating bool) error {
 		}
 		p.Status = *in.Status
 	}
-	if l := in.Limits; l != nil {
-		for f, v := range map[string]*int64{"limits.rpm": l.RPM, "limits.tpm": l.TPM, "limits.concurrency": l.Concurrency} {
-			if v != nil && *v < 0 {
-				return badField(f, "must not be negative")
-			}
-		}
-		if l.RPM != nil {
-			p.Limits.RPM = *l.RPM
-		}
-		if l.TPM != nil {
-			p.Limits.TPM = *l.TPM
-		}
-		if l.Concurrency != nil {
-			p.Limits.Concurrency = *l.Concurrency
-		}
-	}
-	if err := applyQuotas(in.Quotas, &p.Limits.DailyRequests, &p.Limits.DailyTokens); err != nil {
-		return err
-	}
-	if err := applyBudget(in.Budget, &p.BudgetUSD, &p.BudgetPeriod); err != nil {
+	if err := applyGovernance(in.Limits, in.Quotas, in.Budget, &p.Limits, &p.BudgetUSD, &p.BudgetPeriod); err != nil {
 		return err
 	}
 	if in.PaidPolicy != nil {
@@ -96,9 +71,8 @@ func (in *projectInput) apply(p *store.Project, creating bool) error {
 
 func projectView(ctx context.Context, st adminStore, p *store.Project, now time.Time) projectJSON {
 	v := projectJSON{ID: p.ID, Name: p.Name, Status: p.Status, CreditUSD: p.CreditUSD,
-		Limits: limitsJSON{p.Limits.RPM, p.Limits.TPM, p.Limits.Concurrency},
-		Quotas: quotasJSON{p.Limits.DailyRequests, p.Limits.DailyTokens},
-		Budget: budgetJSON{USD: p.BudgetUSD, Period: p.BudgetPeriod}, PaidPolicy: p.PaidPolicy, CreatedAt: p.CreatedAt, Metadata: p.Metadata}
+		PaidPolicy: p.PaidPolicy, CreatedAt: p.CreatedAt, Metadata: p.Metadata,
+		governanceJSON: governanceView(p.Limits, p.BudgetUSD, p.BudgetPeriod)}
 	if v.PaidPolicy == "" {
 		v.PaidPolicy = "none"
 	}
@@ -119,19 +93,13 @@ func serveProjects(w http.ResponseWriter, r *http.Request, rest string) error {
 		return answerError(w, err)
 	}
 	ctx, now := r.Context(), time.Now()
+	view := func(p *store.Project) projectJSON { return projectView(ctx, st, p, now) }
 	id, action, _ := strings.Cut(rest, "/")
 	switch {
 	case id == "" && r.Method == http.MethodGet:
 		flushRows(hs)
 		ps, err := st.ListProjects(ctx)
-		if err != nil {
-			return answerError(w, err)
-		}
-		out := make([]projectJSON, 0, len(ps))
-		for i := range ps {
-			out = append(out, projectView(ctx, st, &ps[i], now))
-		}
-		return writeJSON(w, http.StatusOK, map[string]any{"data": out})
+		return answerList(w, ps, err, view)
 	case id == "" && r.Method == http.MethodPost:
 		var in projectInput
 		if err := decode(r, &in); err != nil {
@@ -147,14 +115,11 @@ func serveProjects(w http.ResponseWriter, r *http.Request, rest string) error {
 		if err := st.CreateProject(ctx, p); err != nil {
 			return answerError(w, err)
 		}
-		return writeJSON(w, http.StatusCreated, projectView(ctx, st, p, now))
+		return writeJSON(w, http.StatusCreated, view(p))
 	case id != "" && action == "" && r.Method == http.MethodGet:
 		flushRows(hs)
 		p, err := st.GetProject(ctx, id)
-		if err != nil {
-			return answerError(w, err)
-		}
-		return writeJSON(w, http.StatusOK, projectView(ctx, st, p, now))
+		return answerOne(w, p, err, view)
 	case id != "" && action == "" && r.Method == http.MethodPatch:
 		p, err := st.GetProject(ctx, id)
 		if err != nil {
@@ -171,7 +136,7 @@ func serveProjects(w http.ResponseWriter, r *http.Request, rest string) error {
 			return answerError(w, err)
 		}
 		invalidate(hs) // a suspended project's keys stop at once
-		return writeJSON(w, http.StatusOK, projectView(ctx, st, p, now))
+		return writeJSON(w, http.StatusOK, view(p))
 	case id != "" && action == "credits" && r.Method == http.MethodPost:
 		var in struct {
 			USD  *float64 `json:"usd"`
@@ -197,5 +162,5 @@ func serveProjects(w http.ResponseWriter, r *http.Request, rest string) error {
 		}
 		return writeJSON(w, http.StatusOK, map[string]any{"project": id, "balance_usd": bal})
 	}
-	return answerError(w, &apiError{status: http.StatusMethodNotAllowed, message: r.Method + " is not supported on " + r.URL.Path})
+	return notAllowed(w, r)
 }
