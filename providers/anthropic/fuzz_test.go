@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"github.com/llmgate/llmgate/providers"
+	"github.com/llmgate/llmgate/providers/providertest"
 	"github.com/llmgate/llmgate/providers/sse"
 )
 
@@ -59,7 +60,7 @@ func decodeAll(t *testing.T, raw []byte) {
 }
 
 func FuzzStreamDecoder(f *testing.F) {
-	files, _ := filepath.Glob(filepath.Join(fixturesDir, "anthropic", "*.sse"))
+	files, _ := filepath.Glob(providertest.FixturePath("anthropic", "*.sse"))
 	for _, name := range files {
 		b, err := os.ReadFile(name)
 		if err != nil {

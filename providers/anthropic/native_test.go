@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/llmgate/llmgate/providers"
+	"github.com/llmgate/llmgate/providers/providertest"
 )
 
 func messagesReq(stream bool, body string, h http.Header) *providers.Request {
@@ -20,32 +21,32 @@ func messagesReq(stream bool, body string, h http.Header) *providers.Request {
 func TestMessagesStreamPassthrough(t *testing.T) {
 	for _, name := range []string{"messages-stream-text-tool-use", "messages-stream-parallel-tool-use",
 		"messages-stream-thinking", "messages-stream-thinking-server-tool"} {
-		for _, small := range []bool{false, true} {
-			content := fixture(t, ""+name+".sse")
-			reqBody := string(fixture(t, ""+name+".request.json"))
-			up := newUpstream(t, replay(content, small))
+		for _, seed := range []uint64{0, 11} {
+			content := providertest.Fixture(t, "anthropic", ""+name+".sse")
+			reqBody := string(providertest.Fixture(t, "anthropic", ""+name+".request.json"))
+			up := providertest.NewUpstream(t, providertest.Replay(content, seed))
 			p := newTestProvider(t, up.URL, providers.Timeouts{}, nil, nil)
-			sink := &recSink{}
+			sink := &providertest.Sink{}
 			u, err := p.Stream(context.Background(), messagesReq(true, reqBody, nil), sink)
 			if err != nil {
 				t.Fatalf("%s: %v", name, err)
 			}
 			var got []byte
-			for _, ev := range sink.events {
+			for _, ev := range sink.Events {
 				got = append(got, ev.Raw...)
 			}
 			if !bytes.Equal(got, content) {
-				t.Fatalf("%s (small=%v): bytes differ from the recording", name, small)
+				t.Fatalf("%s (seed=%d): bytes differ from the recording", name, seed)
 			}
-			if last := sink.events[len(sink.events)-1]; !last.Done || last.Name != "message_stop" {
+			if last := sink.Events[len(sink.Events)-1]; !last.Done || last.Name != "message_stop" {
 				t.Fatalf("%s: last event %q done=%v", name, last.Name, last.Done)
 			}
 			if u.PromptTokens == 0 || u.CompletionTokens == 0 || u.Estimated {
 				t.Fatalf("%s: usage %+v", name, u)
 			}
-			body, _, path := up.last(t)
-			if path != "/messages" || string(body) != reqBody {
-				t.Fatalf("%s: upstream got %s %s", name, path, body)
+			sent := up.Last(t)
+			if sent.Path != "/messages" || string(sent.Body) != reqBody {
+				t.Fatalf("%s: upstream got %s %s", name, sent.Path, sent.Body)
 			}
 		}
 	}
@@ -53,23 +54,23 @@ func TestMessagesStreamPassthrough(t *testing.T) {
 
 // An overloaded error before any output fails invisibly as a 529.
 func TestMessagesStreamOverloaded(t *testing.T) {
-	up := newUpstream(t, replay(fixture(t, "messages-stream-error-overloaded.sse"), false))
+	up := providertest.NewUpstream(t, providertest.Replay(providertest.Fixture(t, "anthropic", "messages-stream-error-overloaded.sse"), 0))
 	p := newTestProvider(t, up.URL, providers.Timeouts{}, nil, nil)
-	sink := &recSink{}
+	sink := &providertest.Sink{}
 	_, err := p.Stream(context.Background(), messagesReq(true, `{"model":"m","max_tokens":10,"messages":[]}`, nil), sink)
 	var se *providers.StatusError
 	if !errors.As(err, &se) || se.Status != 529 {
 		t.Fatalf("err = %v", err)
 	}
-	if len(sink.events) != 0 {
-		t.Fatalf("%d events reached the sink", len(sink.events))
+	if len(sink.Events) != 0 {
+		t.Fatalf("%d events reached the sink", len(sink.Events))
 	}
 }
 
 // The client's anthropic-version wins; its betas join the account's own.
 func TestMessagesForwardedHeaders(t *testing.T) {
-	body := fixture(t, "messages-text-tool-use.json")
-	up := newUpstream(t, jsonAnswer(200, body, nil))
+	body := providertest.Fixture(t, "anthropic", "messages-text-tool-use.json")
+	up := providertest.NewUpstream(t, providertest.JSONAnswer(200, body, nil))
 	p := newTestProvider(t, up.URL, providers.Timeouts{}, map[string]string{"beta": "acct-beta"}, nil)
 	h := http.Header{"Anthropic-Version": {"2023-06-01"}, "Anthropic-Beta": {"client-beta"}}
 	resp, err := p.Do(context.Background(), messagesReq(false, `{"model":"m","max_tokens":10,"messages":[]}`, h))
@@ -79,21 +80,21 @@ func TestMessagesForwardedHeaders(t *testing.T) {
 	if !bytes.Equal(resp.Body, body) || resp.Usage.PromptTokens == 0 {
 		t.Fatalf("usage %+v", resp.Usage)
 	}
-	_, got, _ := up.last(t)
+	got := up.Last(t).Header
 	if got.Get("Anthropic-Beta") != "client-beta,acct-beta" || got.Get("X-Api-Key") != testKey {
 		t.Fatalf("headers %v", got)
 	}
 }
 
 func TestCountTokensPassthrough(t *testing.T) {
-	up := newUpstream(t, jsonAnswer(200, []byte(`{"input_tokens":42}`), nil))
+	up := providertest.NewUpstream(t, providertest.JSONAnswer(200, []byte(`{"input_tokens":42}`), nil))
 	p := newTestProvider(t, up.URL, providers.Timeouts{}, nil, nil)
 	req := &providers.Request{Endpoint: providers.CountTokens, Model: "m", Body: []byte(`{"model":"m","messages":[]}`)}
 	resp, err := p.Do(context.Background(), req)
 	if err != nil || string(resp.Body) != `{"input_tokens":42}` {
 		t.Fatalf("%v %s", err, resp.Body)
 	}
-	if _, _, path := up.last(t); path != "/messages/count_tokens" {
+	if path := up.Last(t).Path; path != "/messages/count_tokens" {
 		t.Fatalf("path %q", path)
 	}
 }

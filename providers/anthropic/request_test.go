@@ -10,6 +10,7 @@ import (
 	"github.com/tidwall/sjson"
 
 	"github.com/llmgate/llmgate/providers"
+	"github.com/llmgate/llmgate/providers/providertest"
 )
 
 // kv is one expected field of the native request: a gjson path and its
@@ -20,12 +21,12 @@ type kv struct{ path, want string }
 // native body the upstream received.
 func sent(t *testing.T, model, body string) []byte {
 	t.Helper()
-	up := newUpstream(t, jsonAnswer(200, fixture(t, "messages-text-tool-use.json"), nil))
+	up := providertest.NewUpstream(t, providertest.JSONAnswer(200, providertest.Fixture(t, "anthropic", "messages-text-tool-use.json"), nil))
 	p := newTestProvider(t, up.URL, providers.Timeouts{}, nil, nil)
 	if _, err := p.Do(context.Background(), chatReq(model, false, body)); err != nil {
 		t.Fatalf("Do: %v", err)
 	}
-	b, _, _ := up.last(t)
+	b := up.Last(t).Body
 	if !gjson.ValidBytes(b) {
 		t.Fatalf("upstream got invalid JSON: %s", b)
 	}
@@ -201,7 +202,7 @@ func TestRecordedRequests(t *testing.T) {
 	}
 	for _, c := range cases {
 		t.Run(c.fixture, func(t *testing.T) {
-			rec := gjson.GetBytes(fixture(t, c.fixture), "body").Raw
+			rec := gjson.GetBytes(providertest.Fixture(t, "anthropic", c.fixture), "body").Raw
 			for _, d := range c.drop {
 				rec, _ = sjson.Delete(rec, d)
 			}
@@ -221,14 +222,15 @@ func TestRecordedRequests(t *testing.T) {
 }
 
 func TestHeadersAndPath(t *testing.T) {
-	up := newUpstream(t, jsonAnswer(200, fixture(t, "messages-text-tool-use.json"), nil))
+	up := providertest.NewUpstream(t, providertest.JSONAnswer(200, providertest.Fixture(t, "anthropic", "messages-text-tool-use.json"), nil))
 	p := newTestProvider(t, up.URL+"/v1/", providers.Timeouts{}, nil, map[string]string{"X-Extra": "yes"})
 	if _, err := p.Do(context.Background(), chatReq("claude-sonnet-4-5", false, `{"messages":[{"role":"user","content":"x"}]}`)); err != nil {
 		t.Fatal(err)
 	}
-	_, h, path := up.last(t)
-	if path != "/v1/messages" {
-		t.Errorf("path = %q", path)
+	got := up.Last(t)
+	h := got.Header
+	if got.Path != "/v1/messages" {
+		t.Errorf("path = %q", got.Path)
 	}
 	want := map[string]string{"X-Api-Key": testKey, "Anthropic-Version": "2023-06-01", "Content-Type": "application/json", "X-Extra": "yes", "Anthropic-Beta": "", "Authorization": ""}
 	for k, v := range want {
@@ -241,19 +243,20 @@ func TestHeadersAndPath(t *testing.T) {
 	if _, err := p.Do(context.Background(), chatReq("claude-sonnet-4-5", false, `{"messages":[{"role":"user","content":"x"}]}`)); err != nil {
 		t.Fatal(err)
 	}
-	_, h, _ = up.last(t)
+	h = up.Last(t).Header
 	if h.Get("Anthropic-Version") != "2099-01-01" || h.Get("Anthropic-Beta") != "context-1m-2025-08-07,files-api-2025-04-14" {
 		t.Errorf("options not applied: version %q beta %q", h.Get("Anthropic-Version"), h.Get("Anthropic-Beta"))
 	}
 }
 
 func TestStreamRequestSetsStream(t *testing.T) {
-	up := newUpstream(t, replay(fixture(t, "messages-stream-thinking.sse"), false))
+	up := providertest.NewUpstream(t, providertest.Replay(providertest.Fixture(t, "anthropic", "messages-stream-thinking.sse"), 0))
 	p := newTestProvider(t, up.URL, providers.Timeouts{}, nil, nil)
-	if _, err := p.Stream(context.Background(), chatReq("claude-sonnet-4-5", true, `{"messages":[{"role":"user","content":"x"}],"stream":true,"stream_options":{"include_usage":true}}`), &recSink{}); err != nil {
+	if _, err := p.Stream(context.Background(), chatReq("claude-sonnet-4-5", true, `{"messages":[{"role":"user","content":"x"}],"stream":true,"stream_options":{"include_usage":true}}`), &providertest.Sink{}); err != nil {
 		t.Fatal(err)
 	}
-	b, h, _ := up.last(t)
+	got := up.Last(t)
+	b, h := got.Body, got.Header
 	field(t, b, "stream", `true`)
 	field(t, b, "stream_options", "")
 	if h.Get("Accept") != "text/event-stream" {
@@ -271,7 +274,7 @@ func TestRejectedRequests(t *testing.T) {
 		{"bad image URL", `{"messages":[{"role":"user","content":[{"type":"image_url","image_url":{"url":"gs://bucket/x.png"}}]}]}`, "http(s) URL"},
 		{"unknown effort", `{"messages":[{"role":"user","content":"x"}],"reasoning_effort":"extreme"}`, "reasoning_effort"},
 	}
-	up := newUpstream(t, jsonAnswer(200, fixture(t, "messages-text-tool-use.json"), nil))
+	up := providertest.NewUpstream(t, providertest.JSONAnswer(200, providertest.Fixture(t, "anthropic", "messages-text-tool-use.json"), nil))
 	p := newTestProvider(t, up.URL, providers.Timeouts{}, nil, nil)
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -285,8 +288,8 @@ func TestRejectedRequests(t *testing.T) {
 			}
 		})
 	}
-	if up.count() != 0 {
-		t.Errorf("rejected requests reached the upstream %d times", up.count())
+	if up.Count() != 0 {
+		t.Errorf("rejected requests reached the upstream %d times", up.Count())
 	}
 }
 

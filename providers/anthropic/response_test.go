@@ -13,11 +13,12 @@ import (
 
 	"github.com/llmgate/llmgate/internal/catalog"
 	"github.com/llmgate/llmgate/providers"
+	"github.com/llmgate/llmgate/providers/providertest"
 )
 
 func doFixture(t *testing.T, name, model, body string) *providers.Response {
 	t.Helper()
-	up := newUpstream(t, jsonAnswer(200, fixture(t, name), nil))
+	up := providertest.NewUpstream(t, providertest.JSONAnswer(200, providertest.Fixture(t, "anthropic", name), nil))
 	p := newTestProvider(t, up.URL, providers.Timeouts{}, nil, nil)
 	resp, err := p.Do(context.Background(), chatReq(model, false, body))
 	if err != nil {
@@ -78,7 +79,7 @@ func TestDoThinkingToolUse(t *testing.T) {
 	field(t, b, "id", `"chatcmpl-msg_01WvueFjZVbHcj4H4zUzeGv2"`)
 	field(t, b, "model", `"claude-sonnet-4-20250514"`)
 	field(t, b, "choices.0.message.content", `"I'll help you find the largest city in your country. First, let me determine which country you're from."`)
-	want := gjson.GetBytes(fixture(t, "messages-thinking-tool-use.json"), "content.0.thinking").Str
+	want := gjson.GetBytes(providertest.Fixture(t, "anthropic", "messages-thinking-tool-use.json"), "content.0.thinking").Str
 	if got := gjson.GetBytes(b, "choices.0.message.reasoning_content").Str; got != want || !strings.HasPrefix(got, "The user is asking about the largest city") {
 		t.Errorf("reasoning_content = %q", got)
 	}
@@ -149,14 +150,14 @@ func TestFinishReasons(t *testing.T) {
 
 func TestDoPrefillContinuation(t *testing.T) {
 	native := `{"id":"msg_p","model":"claude-haiku-4-5","content":[{"type":"text","text":" three, four."}],"stop_reason":"end_turn","usage":{"input_tokens":12,"output_tokens":4}}`
-	up := newUpstream(t, jsonAnswer(200, []byte(native), nil))
+	up := providertest.NewUpstream(t, providertest.JSONAnswer(200, []byte(native), nil))
 	p := newTestProvider(t, up.URL, providers.Timeouts{}, nil, nil)
 	resp, err := p.Do(context.Background(), chatReq("claude-haiku-4-5", false,
 		`{"messages":[{"role":"user","content":"count"},{"role":"assistant","content":"One, two, ","prefix":true}]}`))
 	if err != nil {
 		t.Fatal(err)
 	}
-	b, _, _ := up.last(t)
+	b := up.Last(t).Body
 	field(t, b, "messages.1.content.0.text", `"One, two,"`)
 	// The client has "One, two, " already: the space is not sent twice.
 	field(t, resp.Body, "choices.0.message.content", `"three, four."`)
@@ -197,25 +198,25 @@ func TestDoErrors(t *testing.T) {
 		msg     string
 		retryIn time.Duration
 	}{
-		{"400 invalid request", 400, fixture(t, "error-400-invalid-request.json"), nil, "invalid_request_error",
+		{"400 invalid request", 400, providertest.Fixture(t, "anthropic", "error-400-invalid-request.json"), nil, "invalid_request_error",
 			"This model does not support effort level 'xhigh'. Supported levels: high, low, max, medium.", 0},
-		{"529 overloaded", 529, fixture(t, "error-529-overloaded.json"), nil, "overloaded_error", "Overloaded", 0},
-		{"529 with retry-after", 529, fixture(t, "error-529-overloaded.json"), map[string]string{"retry-after": "3"}, "overloaded_error", "Overloaded", 3 * time.Second},
+		{"529 overloaded", 529, providertest.Fixture(t, "anthropic", "error-529-overloaded.json"), nil, "overloaded_error", "Overloaded", 0},
+		{"529 with retry-after", 529, providertest.Fixture(t, "anthropic", "error-529-overloaded.json"), map[string]string{"retry-after": "3"}, "overloaded_error", "Overloaded", 3 * time.Second},
 		{"429 rate limited", 429, []byte(`{"type":"error","error":{"type":"rate_limit_error","message":"Number of request tokens has exceeded your per-minute rate limit"},"request_id":"req_1"}`),
 			map[string]string{"retry-after": "17"}, "rate_limit_error", "Number of request tokens has exceeded your per-minute rate limit", 17 * time.Second},
 		{"non-JSON 502", 502, []byte("<html>bad gateway</html>"), nil, "", "<html>bad gateway</html>", 0},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			up := newUpstream(t, jsonAnswer(c.status, c.body, c.hdr))
+			up := providertest.NewUpstream(t, providertest.JSONAnswer(c.status, c.body, c.hdr))
 			p := newTestProvider(t, up.URL, providers.Timeouts{}, nil, nil)
 			for _, stream := range []bool{false, true} {
 				req := chatReq("claude-opus-4-6", stream, `{"messages":[{"role":"user","content":"x"}]}`)
 				var err error
 				if stream {
-					sink := &recSink{}
+					sink := &providertest.Sink{}
 					_, err = p.Stream(context.Background(), req, sink)
-					if sink.committed {
+					if sink.Committed() {
 						t.Error("an error status reached the sink")
 					}
 				} else {
@@ -243,7 +244,7 @@ func TestDoBadAnswers(t *testing.T) {
 		"empty 200 answer": ``,
 	} {
 		t.Run(name, func(t *testing.T) {
-			up := newUpstream(t, jsonAnswer(200, []byte(body), nil))
+			up := providertest.NewUpstream(t, providertest.JSONAnswer(200, []byte(body), nil))
 			p := newTestProvider(t, up.URL, providers.Timeouts{}, nil, nil)
 			_, err := p.Do(context.Background(), chatReq("claude-haiku-4-5", false, `{"messages":[{"role":"user","content":"x"}]}`))
 			if !errors.Is(err, providers.ErrBadResponse) {
@@ -254,7 +255,7 @@ func TestDoBadAnswers(t *testing.T) {
 }
 
 func TestEmbeddingsRefused(t *testing.T) {
-	up := newUpstream(t, jsonAnswer(200, []byte(`{}`), nil))
+	up := providertest.NewUpstream(t, providertest.JSONAnswer(200, []byte(`{}`), nil))
 	p := newTestProvider(t, up.URL, providers.Timeouts{}, nil, nil)
 	req := &providers.Request{Endpoint: providers.Embeddings, Model: "claude-haiku-4-5", Body: []byte(`{"input":"x"}`)}
 	_, err := p.Do(context.Background(), req)
@@ -265,7 +266,7 @@ func TestEmbeddingsRefused(t *testing.T) {
 	if gjson.GetBytes(se.Body, "error.message").Str != "anthropic does not offer embeddings" || gjson.GetBytes(se.Body, "error.type").Str != "invalid_request_error" {
 		t.Errorf("body = %s", se.Body)
 	}
-	if up.count() != 0 {
+	if up.Count() != 0 {
 		t.Error("an embeddings request reached the upstream")
 	}
 	caps := p.(providers.Capable).Capabilities()
@@ -289,7 +290,7 @@ func TestRegistration(t *testing.T) {
 }
 
 func TestDoTimeout(t *testing.T) {
-	up := newUpstream(t, func(w http.ResponseWriter, r *http.Request) {
+	up := providertest.NewUpstream(t, func(w http.ResponseWriter, r *http.Request) {
 		select {
 		case <-r.Context().Done():
 		case <-time.After(5 * time.Second):

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/llmgate/llmgate/providers"
+	"github.com/llmgate/llmgate/providers/providertest"
 )
 
 // events builds an Anthropic stream body from (type, data) pairs.
@@ -76,11 +77,11 @@ func TestStreamSynthetic(t *testing.T) {
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			sink, u, err := runStream(t, c.body, false, "claude-haiku-4-5", "")
+			sink, u, err := runStream(t, c.body, 0, "claude-haiku-4-5", "")
 			if c.errIs == nil && err != nil || c.errIs != nil && (!errors.Is(err, c.errIs) || !strings.Contains(err.Error(), c.errMsg)) {
 				t.Fatalf("err = %v, want %v (%s)", err, c.errIs, c.errMsg)
 			}
-			a := assemble(t, sink.events)
+			a := assemble(t, sink.Events)
 			if a.content != c.content || !slices.Equal(a.tools, c.tools) || a.finish != c.finish {
 				t.Errorf("content %q tools %+v finish %q", a.content, a.tools, a.finish)
 			}
@@ -88,7 +89,7 @@ func TestStreamSynthetic(t *testing.T) {
 				t.Errorf("usage = %+v, want %+v", u, c.usage)
 			}
 			bad := 0
-			for _, e := range sink.events {
+			for _, e := range sink.Events {
 				if e.Malformed {
 					bad++
 				}
@@ -104,11 +105,11 @@ func TestStreamSynthetic(t *testing.T) {
 }
 
 func TestStreamErrorFixture(t *testing.T) {
-	sink, _, err := runStream(t, fixture(t, "messages-stream-error-overloaded.sse"), false, "claude-haiku-4-5", "")
+	sink, _, err := runStream(t, providertest.Fixture(t, "anthropic", "messages-stream-error-overloaded.sse"), 0, "claude-haiku-4-5", "")
 	if !errors.Is(err, providers.ErrStreamBroken) || !strings.Contains(err.Error(), "Overloaded") {
 		t.Fatalf("err = %v", err)
 	}
-	if sink.committed {
+	if sink.Committed() {
 		t.Error("an error before any output committed the client")
 	}
 }
@@ -119,42 +120,42 @@ func TestStreamPrefillContinuation(t *testing.T) {
 		"content_block_delta", `{"type":"content_block_delta","index":0,"delta":{"type":"text_delta","text":"\nThree"}}`,
 		"content_block_delta", `{"type":"content_block_delta","index":0,"delta":{"type":"text_delta","text":"\nFour"}}`,
 		"message_delta", evMDelta, "message_stop", evMStop)
-	sink, _, err := runStream(t, body, false, "claude-haiku-4-5",
+	sink, _, err := runStream(t, body, 0, "claude-haiku-4-5",
 		`{"stream":true,"messages":[{"role":"user","content":"count"},{"role":"assistant","content":"One\nTwo\n\n","prefix":true}]}`)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if a := assemble(t, sink.events); a.content != "Three\nFour" {
+	if a := assemble(t, sink.Events); a.content != "Three\nFour" {
 		t.Errorf("content = %q: the trimmed whitespace was repeated", a.content)
 	}
 }
 
 func TestStreamSinkStopAndGone(t *testing.T) {
-	content := fixture(t, "messages-stream-text-tool-use.sse")
-	up := newUpstream(t, replay(content, false))
+	content := providertest.Fixture(t, "anthropic", "messages-stream-text-tool-use.sse")
+	up := providertest.NewUpstream(t, providertest.Replay(content, 0))
 	p := newTestProvider(t, up.URL, providers.Timeouts{}, nil, nil)
 	req := chatReq("claude-3-7-sonnet-20250219", true, `{"messages":[{"role":"user","content":"x"}]}`)
 
-	stop := &recSink{stopOn: func(e *providers.Event) bool { return e.UsageOnly }}
+	stop := &providertest.Sink{StopOn: func(e *providers.Event) bool { return e.UsageOnly }}
 	u, err := p.Stream(context.Background(), req, stop)
 	if err != nil || u.PromptTokens != 394 || u.CompletionTokens != 79 || u.Estimated {
 		t.Errorf("ErrStop: usage %+v err %v", u, err)
 	}
-	if stop.events[len(stop.events)-1].Done {
+	if stop.Events[len(stop.Events)-1].Done {
 		t.Error("kept going after ErrStop")
 	}
 
-	gone := &recSink{failAfter: 3}
+	gone := &providertest.Sink{FailAfter: 3}
 	_, err = p.Stream(context.Background(), req, gone)
-	if !errors.Is(err, errGone) || len(gone.events) != 3 {
-		t.Errorf("gone client: err %v after %d events", err, len(gone.events))
+	if !errors.Is(err, providertest.ErrGone) || len(gone.Events) != 3 {
+		t.Errorf("gone client: err %v after %d events", err, len(gone.Events))
 	}
 }
 
 func TestStreamTimeouts(t *testing.T) {
 	t.Run("first token", func(t *testing.T) {
-		var up *upstream
-		up = newUpstream(t, func(w http.ResponseWriter, r *http.Request) {
+		var up *providertest.Upstream
+		up = providertest.NewUpstream(t, func(w http.ResponseWriter, r *http.Request) {
 			w.Header().Set("Content-Type", "text/event-stream")
 			_, _ = w.Write(events("message_start", evStart))
 			w.(http.Flusher).Flush()
@@ -162,7 +163,7 @@ func TestStreamTimeouts(t *testing.T) {
 				select {
 				case <-r.Context().Done():
 					return
-				case <-up.stop:
+				case <-up.Done():
 					return
 				case <-time.After(30 * time.Millisecond):
 					_, _ = io.WriteString(w, "event: ping\ndata: {\"type\": \"ping\"}\n\n")
@@ -171,34 +172,34 @@ func TestStreamTimeouts(t *testing.T) {
 			}
 		})
 		p := newTestProvider(t, up.URL, providers.Timeouts{FirstToken: 200 * time.Millisecond, Idle: time.Hour}, nil, nil)
-		_, err := p.Stream(context.Background(), chatReq("claude-haiku-4-5", true, `{"messages":[{"role":"user","content":"x"}]}`), &recSink{})
+		_, err := p.Stream(context.Background(), chatReq("claude-haiku-4-5", true, `{"messages":[{"role":"user","content":"x"}]}`), &providertest.Sink{})
 		if !errors.Is(err, providers.ErrTimeout) || !strings.Contains(err.Error(), "first token") {
 			t.Errorf("err = %v, want a first token timeout despite pings", err)
 		}
 	})
 	t.Run("idle", func(t *testing.T) {
-		up := newUpstream(t, func(w http.ResponseWriter, r *http.Request) {
+		up := providertest.NewUpstream(t, func(w http.ResponseWriter, r *http.Request) {
 			w.Header().Set("Content-Type", "text/event-stream")
 			_, _ = w.Write(events("message_start", evStart, "content_block_start", evText0, "content_block_delta", evDeltaA))
 			w.(http.Flusher).Flush()
 			<-r.Context().Done()
 		})
 		p := newTestProvider(t, up.URL, providers.Timeouts{FirstToken: time.Hour, Idle: 150 * time.Millisecond}, nil, nil)
-		sink := &recSink{}
+		sink := &providertest.Sink{}
 		_, err := p.Stream(context.Background(), chatReq("claude-haiku-4-5", true, `{"messages":[{"role":"user","content":"x"}]}`), sink)
 		if !errors.Is(err, providers.ErrTimeout) || !strings.Contains(err.Error(), "stream event") {
 			t.Errorf("err = %v, want an idle timeout", err)
 		}
-		if a := assemble(t, sink.events); a.content != "Hello" {
+		if a := assemble(t, sink.Events); a.content != "Hello" {
 			t.Errorf("content before the stall = %q", a.content)
 		}
 	})
 }
 
 func TestStreamAnsweredWithJSON(t *testing.T) {
-	up := newUpstream(t, jsonAnswer(200, fixture(t, "messages-text-tool-use.json"), nil))
+	up := providertest.NewUpstream(t, providertest.JSONAnswer(200, providertest.Fixture(t, "anthropic", "messages-text-tool-use.json"), nil))
 	p := newTestProvider(t, up.URL, providers.Timeouts{}, nil, nil)
-	_, err := p.Stream(context.Background(), chatReq("claude-haiku-4-5", true, `{"messages":[{"role":"user","content":"x"}]}`), &recSink{})
+	_, err := p.Stream(context.Background(), chatReq("claude-haiku-4-5", true, `{"messages":[{"role":"user","content":"x"}]}`), &providertest.Sink{})
 	if !errors.Is(err, providers.ErrBadResponse) {
 		t.Errorf("err = %v", err)
 	}

@@ -16,6 +16,7 @@ import (
 	"github.com/tidwall/sjson"
 
 	"github.com/llmgate/llmgate/providers"
+	"github.com/llmgate/llmgate/providers/providertest"
 )
 
 type toolCall struct{ id, name, args string }
@@ -120,7 +121,7 @@ func assemble(t *testing.T, events []providers.Event) assembled {
 func nativeText(t *testing.T, name, typ, fieldName string) string {
 	t.Helper()
 	var b strings.Builder
-	sc := bufio.NewScanner(bytes.NewReader(fixture(t, name)))
+	sc := bufio.NewScanner(bytes.NewReader(providertest.Fixture(t, "anthropic", name)))
 	sc.Buffer(nil, 1<<20)
 	for sc.Scan() {
 		line, ok := strings.CutPrefix(sc.Text(), "data: ")
@@ -170,11 +171,11 @@ func streamCases(t *testing.T) []streamCase {
 	}
 }
 
-func runStream(t *testing.T, content []byte, small bool, model, body string) (*recSink, providers.Usage, error) {
+func runStream(t *testing.T, content []byte, seed uint64, model, body string) (*providertest.Sink, providers.Usage, error) {
 	t.Helper()
-	up := newUpstream(t, replay(content, small))
+	up := providertest.NewUpstream(t, providertest.Replay(content, seed))
 	p := newTestProvider(t, up.URL, providers.Timeouts{}, nil, nil)
-	sink := &recSink{}
+	sink := &providertest.Sink{}
 	if body == "" {
 		body = `{"messages":[{"role":"user","content":"x"}],"stream":true}`
 	}
@@ -185,11 +186,11 @@ func runStream(t *testing.T, content []byte, small bool, model, body string) (*r
 func TestStreamFixtures(t *testing.T) {
 	for _, c := range streamCases(t) {
 		t.Run(c.file, func(t *testing.T) {
-			sink, u, err := runStream(t, fixture(t, c.file), false, c.model, "")
+			sink, u, err := runStream(t, providertest.Fixture(t, "anthropic", c.file), 0, c.model, "")
 			if err != nil {
 				t.Fatalf("Stream: %v", err)
 			}
-			a := assemble(t, sink.events)
+			a := assemble(t, sink.Events)
 			msgID := gjson.Get(firstData(t, c.file), "message.id").Str
 			if a.id != "chatcmpl-"+msgID || a.model != c.model {
 				t.Errorf("id %q model %q", a.id, a.model)
@@ -220,7 +221,7 @@ func TestStreamFixtures(t *testing.T) {
 			if c.cost > 0 {
 				checkCost(t, c.model, u, c.cost)
 			}
-			last := sink.events[len(sink.events)-1]
+			last := sink.Events[len(sink.Events)-1]
 			if last.More {
 				t.Error("the last event is marked More")
 			}
@@ -230,7 +231,7 @@ func TestStreamFixtures(t *testing.T) {
 
 func firstData(t *testing.T, file string) string {
 	t.Helper()
-	for _, l := range strings.Split(string(fixture(t, file)), "\n") {
+	for _, l := range strings.Split(string(providertest.Fixture(t, "anthropic", file)), "\n") {
 		if d, ok := strings.CutPrefix(l, "data: "); ok {
 			return d
 		}
@@ -257,20 +258,20 @@ func normalised(events []providers.Event) []string {
 }
 
 func TestStreamRechunked(t *testing.T) {
-	files, _ := filepath.Glob(filepath.Join(fixturesDir, "anthropic", "*.sse"))
+	files, _ := filepath.Glob(providertest.FixturePath("anthropic", "*.sse"))
 	if len(files) < 5 {
 		t.Fatalf("found %d stream fixtures", len(files))
 	}
 	for _, f := range files {
 		name := filepath.Base(f)
 		t.Run(name, func(t *testing.T) {
-			content := fixture(t, name)
-			whole, u1, err1 := runStream(t, content, false, "claude-sonnet-4-6", "")
-			small, u2, err2 := runStream(t, content, true, "claude-sonnet-4-6", "")
+			content := providertest.Fixture(t, "anthropic", name)
+			whole, u1, err1 := runStream(t, content, 0, "claude-sonnet-4-6", "")
+			small, u2, err2 := runStream(t, content, 11, "claude-sonnet-4-6", "")
 			if fmt.Sprint(err1) != fmt.Sprint(err2) || u1 != u2 {
 				t.Errorf("errors %v / %v, usage %+v / %+v", err1, err2, u1, u2)
 			}
-			a, b := normalised(whole.events), normalised(small.events)
+			a, b := normalised(whole.Events), normalised(small.Events)
 			if !slices.Equal(a, b) {
 				t.Errorf("re-chunked stream differs:\n%s\n---\n%s", strings.Join(a, "\n"), strings.Join(b, "\n"))
 			}
@@ -283,12 +284,12 @@ func TestStreamRechunked(t *testing.T) {
 func TestOpenAISDKAccumulator(t *testing.T) {
 	for _, c := range streamCases(t) {
 		t.Run(c.file, func(t *testing.T) {
-			sink, _, err := runStream(t, fixture(t, c.file), true, c.model, "")
+			sink, _, err := runStream(t, providertest.Fixture(t, "anthropic", c.file), 11, c.model, "")
 			if err != nil {
 				t.Fatal(err)
 			}
 			var acc openai.ChatCompletionAccumulator
-			for _, ev := range sink.events {
+			for _, ev := range sink.Events {
 				if ev.Done {
 					continue
 				}

@@ -12,6 +12,7 @@ import (
 	v4 "github.com/aws/aws-sdk-go-v2/aws/signer/v4"
 
 	"github.com/llmgate/llmgate/providers"
+	"github.com/llmgate/llmgate/providers/providertest"
 )
 
 // TestSigV4VerifierKnownVector pins the test's own SigV4 implementation
@@ -41,7 +42,7 @@ func TestSigV4VerifierKnownVector(t *testing.T) {
 // documented headers, and the double-encoded canonical URI.
 func TestSigV4Headers(t *testing.T) {
 	for _, token := range []string{"", "FQoGZXIvYXdzEXAMPLETOKEN"} {
-		up := jsonUpstream(t, 200, fixture(t, "converse-text.json"), nil)
+		up := jsonUpstream(t, 200, providertest.Fixture(t, "bedrock", "converse-text.json"), nil)
 		opts := map[string]string{"region": "eu-west-3"}
 		if token != "" {
 			opts["session_token"] = token
@@ -51,7 +52,7 @@ func TestSigV4Headers(t *testing.T) {
 		if _, err := p.Do(context.Background(), chatReq(novaMicro, `{"messages":[{"role":"user","content":"Hello!"}]}`, false)); err != nil {
 			t.Fatal(err)
 		}
-		r := up.last(t)
+		r := up.Last(t)
 		auth := r.Header.Get("Authorization")
 		if !strings.HasPrefix(auth, "AWS4-HMAC-SHA256 Credential=AKIDEXAMPLE/20260314/eu-west-3/bedrock/aws4_request, SignedHeaders=") {
 			t.Fatalf("Authorization %q", auth)
@@ -76,8 +77,8 @@ func TestSigV4Headers(t *testing.T) {
 		if signed != want {
 			t.Fatalf("SignedHeaders %s, want %s", signed, want)
 		}
-		if r.RequestURI != "/model/us.amazon.nova-micro-v1%3A0/converse" {
-			t.Fatalf("request URI on the wire %s", r.RequestURI)
+		if r.URI != "/model/us.amazon.nova-micro-v1%3A0/converse" {
+			t.Fatalf("request URI on the wire %s", r.URI)
 		}
 		canonical := verifySigV4(t, r, "eu-west-3")
 		if line := strings.Split(canonical, "\n")[1]; line != "/model/us.amazon.nova-micro-v1%253A0/converse" {
@@ -89,7 +90,7 @@ func TestSigV4Headers(t *testing.T) {
 // TestSigV4Stable: for a fixed clock and body the signature is
 // deterministic (no hidden inputs), and it changes with the body.
 func TestSigV4Stable(t *testing.T) {
-	up := jsonUpstream(t, 200, fixture(t, "converse-text.json"), nil)
+	up := jsonUpstream(t, 200, providertest.Fixture(t, "bedrock", "converse-text.json"), nil)
 	p := newProvider(t, up.URL, "", nil)
 	body := `{"messages":[{"role":"user","content":"Hello!"}]}`
 	var auths []string
@@ -97,7 +98,7 @@ func TestSigV4Stable(t *testing.T) {
 		if _, err := p.Do(context.Background(), chatReq(novaMicro, b, false)); err != nil {
 			t.Fatal(err)
 		}
-		auths = append(auths, up.last(t).Header.Get("Authorization"))
+		auths = append(auths, up.Last(t).Header.Get("Authorization"))
 	}
 	if auths[0] != auths[1] || auths[0] == auths[2] {
 		t.Fatalf("signatures %q", auths)
@@ -112,16 +113,16 @@ func TestModelIDEncoding(t *testing.T) {
 		"global.anthropic.claude-sonnet-4-6-20260101-v1:0":                                                      "/model/global.anthropic.claude-sonnet-4-6-20260101-v1%3A0/converse-stream",
 		"arn:aws:bedrock:us-east-1:123456789012:inference-profile/us.anthropic.claude-sonnet-4-6-20260101-v1:0": "/model/arn%3Aaws%3Abedrock%3Aus-east-1%3A123456789012%3Ainference-profile%2Fus.anthropic.claude-sonnet-4-6-20260101-v1%3A0/converse-stream",
 	}
-	raw := fixture(t, "converse-stream-text.eventstream")
+	raw := providertest.Fixture(t, "bedrock", "converse-stream-text.eventstream")
 	for model, want := range cases {
 		up := streamUpstream(t, raw, false, 0)
 		p := newProvider(t, up.URL, "", nil)
-		if _, err := p.Stream(context.Background(), chatReq(model, `{"messages":[{"role":"user","content":"x"}]}`, true), &recSink{}); err != nil {
+		if _, err := p.Stream(context.Background(), chatReq(model, `{"messages":[{"role":"user","content":"x"}]}`, true), &providertest.Sink{}); err != nil {
 			t.Fatal(err)
 		}
-		r := up.last(t)
-		if r.RequestURI != want {
-			t.Fatalf("%s: request URI %s, want %s", model, r.RequestURI, want)
+		r := up.Last(t)
+		if r.URI != want {
+			t.Fatalf("%s: request URI %s, want %s", model, r.URI, want)
 		}
 		canonical := verifySigV4(t, r, "us-east-1")
 		if got, w := strings.Split(canonical, "\n")[1], strings.ReplaceAll(want, "%", "%25"); got != w {
@@ -132,23 +133,23 @@ func TestModelIDEncoding(t *testing.T) {
 		}
 	}
 	// A base URL with a path prefix keeps it.
-	up := jsonUpstream(t, 200, fixture(t, "converse-text.json"), nil)
+	up := jsonUpstream(t, 200, providertest.Fixture(t, "bedrock", "converse-text.json"), nil)
 	p := newProvider(t, up.URL+"/proxy/bedrock/", "", nil)
 	if _, err := p.Do(context.Background(), chatReq(novaMicro, `{"messages":[{"role":"user","content":"x"}]}`, false)); err != nil {
 		t.Fatal(err)
 	}
-	if r := up.last(t); r.RequestURI != "/proxy/bedrock/model/us.amazon.nova-micro-v1%3A0/converse" {
-		t.Fatalf("request URI %s", r.RequestURI)
+	if r := up.Last(t); r.URI != "/proxy/bedrock/model/us.amazon.nova-micro-v1%3A0/converse" {
+		t.Fatalf("request URI %s", r.URI)
 	}
 }
 
 func TestBearerAPIKey(t *testing.T) {
-	up := jsonUpstream(t, 200, fixture(t, "converse-text.json"), nil)
+	up := jsonUpstream(t, 200, providertest.Fixture(t, "bedrock", "converse-text.json"), nil)
 	p := newProvider(t, up.URL, testKey, map[string]string{"access_key_id": testAKID, "secret_access_key": testSecret})
 	if _, err := p.Do(context.Background(), chatReq(novaMicro, `{"messages":[{"role":"user","content":"x"}]}`, false)); err != nil {
 		t.Fatal(err)
 	}
-	r := up.last(t)
+	r := up.Last(t)
 	if got := r.Header.Get("Authorization"); got != "Bearer "+testKey {
 		t.Fatalf("Authorization %q", got)
 	}
@@ -218,7 +219,7 @@ func TestEmbeddingsRefused(t *testing.T) {
 	if !errors.As(err, &se) || se.Status != 400 || !strings.Contains(se.Message, "embeddings") {
 		t.Fatalf("err = %v", err)
 	}
-	if up.count() != 0 {
+	if up.Count() != 0 {
 		t.Fatal("upstream called")
 	}
 }

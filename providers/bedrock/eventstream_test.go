@@ -13,6 +13,7 @@ import (
 	"testing/iotest"
 
 	"github.com/llmgate/llmgate/providers"
+	"github.com/llmgate/llmgate/providers/providertest"
 )
 
 var streamFixtures = []string{"converse-stream-text", "converse-stream-tool-use", "converse-stream-reasoning"}
@@ -54,9 +55,9 @@ func jsonEqual(t testing.TB, a, b []byte) bool {
 func TestDecodeFixtures(t *testing.T) {
 	for _, name := range streamFixtures {
 		t.Run(name, func(t *testing.T) {
-			raw := fixture(t, name+".eventstream")
+			raw := providertest.Fixture(t, "bedrock", name+".eventstream")
 			var want []decodedFrame
-			for _, line := range strings.Split(strings.TrimSpace(string(fixture(t, name+".decoded.jsonl"))), "\n") {
+			for _, line := range strings.Split(strings.TrimSpace(string(providertest.Fixture(t, "bedrock", name+".decoded.jsonl"))), "\n") {
 				var d decodedFrame
 				if err := json.Unmarshal([]byte(line), &d); err != nil {
 					t.Fatal(err)
@@ -234,7 +235,7 @@ func TestDecodeCorrupt(t *testing.T) {
 // the decoder must fail cleanly at the damaged frame, never panic, and
 // never hand out a frame whose checksum did not hold.
 func TestDecodeFlippedFixtureBytes(t *testing.T) {
-	raw := fixture(t, "converse-stream-tool-use.eventstream")
+	raw := providertest.Fixture(t, "bedrock", "converse-stream-tool-use.eventstream")
 	for pos := 0; pos < len(raw); pos += 7 {
 		b := bytes.Clone(raw)
 		b[pos] ^= 0x20
@@ -293,7 +294,7 @@ func TestFrameBuffered(t *testing.T) {
 // -fuzzminimizetime=2s to spend the time fuzzing instead.)
 func FuzzFrameReader(f *testing.F) {
 	for _, name := range streamFixtures {
-		f.Add(fixture(f, name+".eventstream"))
+		f.Add(providertest.Fixture(f, "bedrock", name+".eventstream"))
 	}
 	// Small seeds too: mutations of them are cheap to minimise.
 	f.Add(exceptionFrame("throttlingException", "slow down"))

@@ -8,35 +8,19 @@ import (
 	"encoding/hex"
 	"fmt"
 	"hash/crc32"
-	"io"
+	"maps"
 	"net/http"
-	"net/http/httptest"
-	"os"
-	"path/filepath"
 	"sort"
 	"strconv"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/tidwall/gjson"
 
-	"github.com/llmgate/llmgate/internal/fixtures"
 	"github.com/llmgate/llmgate/providers"
+	"github.com/llmgate/llmgate/providers/providertest"
 )
-
-// fixturesDir is ../shared/fixtures beside the repository (or $LLMGATE_FIXTURES).
-var fixturesDir = fixtures.MustDir()
-
-func fixture(t testing.TB, name string) []byte {
-	t.Helper()
-	b, err := os.ReadFile(filepath.Join(fixturesDir, "bedrock", name))
-	if err != nil {
-		t.Fatalf("reading fixture: %v", err)
-	}
-	return b
-}
 
 const (
 	testAKID   = "AKIDEXAMPLE"
@@ -48,86 +32,26 @@ const (
 // fixedNow is the signing clock of the tests.
 var fixedNow = time.Date(2026, 3, 14, 15, 9, 26, 0, time.UTC)
 
-// received is one request as the upstream saw it on the wire.
-type received struct {
-	RequestURI string
-	Header     http.Header
-	Host       string
-	Body       []byte
-	Req        *http.Request
+// jsonUpstream answers every request with status and body, stamped with
+// a request id as Bedrock does.
+func jsonUpstream(t testing.TB, status int, body []byte, hdr map[string]string) *providertest.Upstream {
+	h := map[string]string{"X-Amzn-Requestid": "req-0001"}
+	maps.Copy(h, hdr)
+	return providertest.NewUpstream(t, providertest.JSONAnswer(status, body, h))
 }
 
-// upstream is an httptest server recording what it was sent.
-type upstream struct {
-	URL string
-	mu  sync.Mutex
-	got []received
-}
-
-func newUpstream(t testing.TB, h http.HandlerFunc) *upstream {
-	t.Helper()
-	u := &upstream{}
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		body, _ := io.ReadAll(r.Body)
-		u.mu.Lock()
-		u.got = append(u.got, received{RequestURI: r.RequestURI, Header: r.Header.Clone(), Host: r.Host, Body: body, Req: r})
-		u.mu.Unlock()
-		h(w, r)
-	}))
-	u.URL = srv.URL
-	t.Cleanup(srv.Close)
-	return u
-}
-
-func (u *upstream) last(t testing.TB) received {
-	t.Helper()
-	u.mu.Lock()
-	defer u.mu.Unlock()
-	if len(u.got) == 0 {
-		t.Fatal("upstream received nothing")
-	}
-	return u.got[len(u.got)-1]
-}
-
-func (u *upstream) count() int {
-	u.mu.Lock()
-	defer u.mu.Unlock()
-	return len(u.got)
-}
-
-// jsonUpstream answers every request with status and body.
-func jsonUpstream(t testing.TB, status int, body []byte, hdr map[string]string) *upstream {
-	return newUpstream(t, func(w http.ResponseWriter, r *http.Request) {
-		w.Header().Set("Content-Type", "application/json")
-		w.Header().Set("X-Amzn-Requestid", "req-0001")
-		for k, v := range hdr {
-			w.Header().Set(k, v)
-		}
-		w.WriteHeader(status)
-		_, _ = w.Write(body)
-	})
-}
-
-// streamUpstream answers with an event-stream body, written in random
-// pieces of 1–17 bytes with a flush after each when chunked is set.
-func streamUpstream(t testing.TB, body []byte, chunked bool, seed uint64) *upstream {
-	return newUpstream(t, func(w http.ResponseWriter, r *http.Request) {
+// streamUpstream answers with an event-stream body, whole or, when
+// chunked is set, in small pieces drawn from seed.
+func streamUpstream(t testing.TB, body []byte, chunked bool, seed uint64) *providertest.Upstream {
+	return providertest.NewUpstream(t, func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "application/vnd.amazon.eventstream")
 		w.Header().Set("X-Amzn-Requestid", "req-stream-1")
 		w.WriteHeader(http.StatusOK)
-		fl := w.(http.Flusher)
 		if !chunked {
 			_, _ = w.Write(body)
 			return
 		}
-		rng := seed
-		for rest := body; len(rest) > 0; {
-			rng = rng*6364136223846793005 + 1442695040888963407
-			n := min(int(rng>>33)%17+1, len(rest))
-			_, _ = w.Write(rest[:n])
-			fl.Flush()
-			rest = rest[n:]
-		}
+		providertest.WritePieces(w, body, seed)
 	})
 }
 
@@ -142,43 +66,13 @@ func newProvider(t testing.TB, base string, apiKey string, opts map[string]strin
 	for k, v := range opts {
 		o[k] = v
 	}
-	p, err := New(providers.Config{Name: "br", Type: "bedrock", BaseURL: base, APIKey: apiKey, Options: o})
-	if err != nil {
-		t.Fatalf("New: %v", err)
-	}
-	bp := p.(*Provider)
+	bp := providertest.New(t, providers.Config{Name: "br", Type: "bedrock", BaseURL: base, APIKey: apiKey, Options: o}).(*Provider)
 	bp.now = func() time.Time { return fixedNow }
 	return bp
 }
 
 func chatReq(model, body string, stream bool) *providers.Request {
 	return &providers.Request{Endpoint: providers.Chat, Model: model, Body: []byte(body), Stream: stream}
-}
-
-// recSink records events; it returns err on the after-th event.
-type recSink struct {
-	mu     sync.Mutex
-	events []*providers.Event
-	after  int
-	err    error
-}
-
-func (s *recSink) Event(ev *providers.Event) error {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	cp := *ev
-	cp.Data = bytes.Clone(ev.Data)
-	s.events = append(s.events, &cp)
-	if s.err != nil && len(s.events) == s.after {
-		return s.err
-	}
-	return nil
-}
-
-func (s *recSink) Committed() bool {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return len(s.events) > 0
 }
 
 // summary reassembles a translated stream.
@@ -195,7 +89,7 @@ type summary struct {
 
 type streamedTool struct{ id, name, args string }
 
-func summarize(t testing.TB, evs []*providers.Event) summary {
+func summarize(t testing.TB, evs []providers.Event) summary {
 	t.Helper()
 	s := summary{ids: map[string]bool{}}
 	for i, ev := range evs {
@@ -348,7 +242,7 @@ func sigV4(secret, method, wirePath, query string, hdrs map[string]string, signe
 
 // verifySigV4 checks a received request's Authorization header against
 // an independent computation over what actually arrived.
-func verifySigV4(t testing.TB, r received, region string) (canonical string) {
+func verifySigV4(t testing.TB, r providertest.Received, region string) (canonical string) {
 	t.Helper()
 	auth := r.Header.Get("Authorization")
 	const alg = "AWS4-HMAC-SHA256 "
@@ -380,8 +274,8 @@ func verifySigV4(t testing.TB, r received, region string) (canonical string) {
 			hdrs[h] = strings.Join(r.Header.Values(h), ",")
 		}
 	}
-	path, query, _ := strings.Cut(r.RequestURI, "?")
-	canonical, sig := sigV4(testSecret, r.Req.Method, path, query, hdrs, signed, sha256Hex(r.Body), amzDate, region, "bedrock")
+	path, query, _ := strings.Cut(r.URI, "?")
+	canonical, sig := sigV4(testSecret, r.Method, path, query, hdrs, signed, sha256Hex(r.Body), amzDate, region, "bedrock")
 	if parts["Signature"] != sig {
 		t.Fatalf("signature %s, independent computation %s\ncanonical request:\n%s", parts["Signature"], sig, canonical)
 	}

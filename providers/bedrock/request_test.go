@@ -11,18 +11,19 @@ import (
 	"github.com/tidwall/sjson"
 
 	"github.com/llmgate/llmgate/providers"
+	"github.com/llmgate/llmgate/providers/providertest"
 )
 
 // sendDo runs a non-streaming call against a Converse upstream replaying
 // converse-text.json and returns what the upstream received.
-func sendDo(t *testing.T, model, body string) received {
+func sendDo(t *testing.T, model, body string) providertest.Received {
 	t.Helper()
-	up := jsonUpstream(t, 200, fixture(t, "converse-text.json"), nil)
+	up := jsonUpstream(t, 200, providertest.Fixture(t, "bedrock", "converse-text.json"), nil)
 	p := newProvider(t, up.URL, "", nil)
 	if _, err := p.Do(context.Background(), chatReq(model, body, false)); err != nil {
 		t.Fatalf("Do: %v", err)
 	}
-	return up.last(t)
+	return up.Last(t)
 }
 
 // native sends body and returns the Converse JSON the upstream got.
@@ -112,12 +113,12 @@ func TestRequestRefused(t *testing.T) {
 	}
 	for name, c := range cases {
 		t.Run(name, func(t *testing.T) {
-			up := jsonUpstream(t, 200, fixture(t, "converse-text.json"), nil)
+			up := jsonUpstream(t, 200, providertest.Fixture(t, "bedrock", "converse-text.json"), nil)
 			p := newProvider(t, up.URL, "", nil)
 			for _, stream := range []bool{false, true} {
 				var err error
 				if stream {
-					_, err = p.Stream(context.Background(), chatReq(novaMicro, c.body, true), &recSink{})
+					_, err = p.Stream(context.Background(), chatReq(novaMicro, c.body, true), &providertest.Sink{})
 				} else {
 					_, err = p.Do(context.Background(), chatReq(novaMicro, c.body, false))
 				}
@@ -132,7 +133,7 @@ func TestRequestRefused(t *testing.T) {
 					t.Fatalf("body %s header %v", se.Body, se.Header)
 				}
 			}
-			if n := up.count(); n != 0 {
+			if n := up.Count(); n != 0 {
 				t.Fatalf("upstream was called %d times", n)
 			}
 		})
@@ -268,7 +269,7 @@ func TestRequestMatchesRecordings(t *testing.T) {
 	}
 	for _, c := range cases {
 		t.Run(c.fixture, func(t *testing.T) {
-			rec := gjson.ParseBytes(fixture(t, c.fixture))
+			rec := gjson.ParseBytes(providertest.Fixture(t, "bedrock", c.fixture))
 			want := rec.Get("body").Raw
 			for _, empty := range []string{"system", "inferenceConfig"} {
 				if v := gjson.Get(want, empty); v.Raw == "[]" || v.Raw == "{}" {
@@ -276,14 +277,14 @@ func TestRequestMatchesRecordings(t *testing.T) {
 				}
 			}
 			stream := strings.HasSuffix(rec.Get("_recorded_request.uri").Str, "/converse-stream")
-			var r received
+			var r providertest.Received
 			if stream {
-				up := streamUpstream(t, fixture(t, strings.TrimSuffix(c.fixture, ".request.json")+".eventstream"), false, 0)
+				up := streamUpstream(t, providertest.Fixture(t, "bedrock", strings.TrimSuffix(c.fixture, ".request.json")+".eventstream"), false, 0)
 				p := newProvider(t, up.URL, "", nil)
-				if _, err := p.Stream(context.Background(), chatReq(c.model, c.body, true), &recSink{}); err != nil {
+				if _, err := p.Stream(context.Background(), chatReq(c.model, c.body, true), &providertest.Sink{}); err != nil {
 					t.Fatal(err)
 				}
-				r = up.last(t)
+				r = up.Last(t)
 			} else {
 				r = sendDo(t, c.model, c.body)
 			}
@@ -292,8 +293,8 @@ func TestRequestMatchesRecordings(t *testing.T) {
 			}
 			uri := rec.Get("_recorded_request.uri").Str
 			wantPath := uri[strings.Index(uri, "/model/"):]
-			if r.RequestURI != wantPath {
-				t.Fatalf("request URI %s, recorded %s", r.RequestURI, wantPath)
+			if r.URI != wantPath {
+				t.Fatalf("request URI %s, recorded %s", r.URI, wantPath)
 			}
 			verifySigV4(t, r, "us-east-1")
 		})

@@ -13,12 +13,13 @@ import (
 
 	"github.com/llmgate/llmgate/internal/catalog"
 	"github.com/llmgate/llmgate/providers"
+	"github.com/llmgate/llmgate/providers/providertest"
 	"github.com/llmgate/llmgate/router"
 )
 
 func doFixture(t *testing.T, name, model string) (*providers.Response, gjson.Result) {
 	t.Helper()
-	up := jsonUpstream(t, 200, fixture(t, name), nil)
+	up := jsonUpstream(t, 200, providertest.Fixture(t, "bedrock", name), nil)
 	p := newProvider(t, up.URL, "", nil)
 	resp, err := p.Do(context.Background(), chatReq(model, `{"messages":[{"role":"user","content":"Hello!"}]}`, false))
 	if err != nil {
@@ -193,7 +194,7 @@ func TestStatusErrors(t *testing.T) {
 		t.Run(c.name, func(t *testing.T) {
 			body := []byte(c.body)
 			if body == nil || len(body) == 0 {
-				body = fixture(t, "error-400-invalid-model.json")
+				body = providertest.Fixture(t, "bedrock", "error-400-invalid-model.json")
 			}
 			up := jsonUpstream(t, c.status, body, c.hdr)
 			p := newProvider(t, up.URL, "", nil)
@@ -201,7 +202,7 @@ func TestStatusErrors(t *testing.T) {
 				var err error
 				req := chatReq(novaMicro, `{"messages":[{"role":"user","content":"x"}]}`, stream)
 				if stream {
-					sink := &recSink{}
+					sink := &providertest.Sink{}
 					_, err = p.Stream(context.Background(), req, sink)
 					if sink.Committed() {
 						t.Fatal("events emitted before a status error")
@@ -248,7 +249,7 @@ func TestErrorType(t *testing.T) {
 func TestTimeouts(t *testing.T) {
 	block := make(chan struct{})
 	t.Cleanup(func() { close(block) })
-	up := newUpstream(t, func(w http.ResponseWriter, r *http.Request) {
+	up := providertest.NewUpstream(t, func(w http.ResponseWriter, r *http.Request) {
 		if strings.HasSuffix(r.URL.Path, "/converse-stream") {
 			w.Header().Set("Content-Type", "application/vnd.amazon.eventstream")
 			w.WriteHeader(200)
@@ -271,23 +272,23 @@ func TestTimeouts(t *testing.T) {
 		t.Fatalf("Do: %v", err)
 	}
 	// messageStart alone: still waiting for the first token.
-	sink := &recSink{}
+	sink := &providertest.Sink{}
 	_, err = p.Stream(context.Background(), chatReq(novaMicro, body, true), sink)
 	if !errors.Is(err, providers.ErrTimeout) || !strings.Contains(err.Error(), "first token") {
 		t.Fatalf("Stream: %v", err)
 	}
-	if len(sink.events) != 1 {
-		t.Fatalf("%d events before the first-token timeout", len(sink.events))
+	if len(sink.Events) != 1 {
+		t.Fatalf("%d events before the first-token timeout", len(sink.Events))
 	}
 	// Output started, then silence: the idle deadline.
 	p.headers.Set("X-Test", "delta")
-	sink = &recSink{}
+	sink = &providertest.Sink{}
 	_, err = p.Stream(context.Background(), chatReq(novaMicro, body, true), sink)
 	if !errors.Is(err, providers.ErrTimeout) || !strings.Contains(err.Error(), "stream event") {
 		t.Fatalf("Stream: %v", err)
 	}
-	if len(sink.events) != 2 {
-		t.Fatalf("%d events before the idle timeout", len(sink.events))
+	if len(sink.Events) != 2 {
+		t.Fatalf("%d events before the idle timeout", len(sink.Events))
 	}
 	p.headers.Del("X-Test")
 	ctx, cancel := context.WithCancel(context.Background())

@@ -13,12 +13,13 @@ import (
 	"github.com/tidwall/gjson"
 
 	"github.com/llmgate/llmgate/providers"
+	"github.com/llmgate/llmgate/providers/providertest"
 )
 
 const streamBody = `{"messages":[{"role":"user","content":"x"}],"stream":true}`
 
 // streamFrom runs Stream against an upstream answering raw.
-func streamFrom(t *testing.T, raw []byte, chunked bool, seed uint64, sink *recSink) (providers.Usage, error) {
+func streamFrom(t *testing.T, raw []byte, chunked bool, seed uint64, sink *providertest.Sink) (providers.Usage, error) {
 	t.Helper()
 	up := streamUpstream(t, raw, chunked, seed)
 	p := newProvider(t, up.URL, "", nil)
@@ -28,7 +29,7 @@ func streamFrom(t *testing.T, raw []byte, chunked bool, seed uint64, sink *recSi
 // fixtureDeltas concatenates a decoded fixture's text and reasoning deltas.
 func fixtureDeltas(t *testing.T, name string) (text, reasoning string) {
 	t.Helper()
-	for _, line := range strings.Split(strings.TrimSpace(string(fixture(t, name+".decoded.jsonl"))), "\n") {
+	for _, line := range strings.Split(strings.TrimSpace(string(providertest.Fixture(t, "bedrock", name+".decoded.jsonl"))), "\n") {
 		p := gjson.Get(line, "payload")
 		text += p.Get("delta.text").Str
 		reasoning += p.Get("delta.reasoningContent.text").Str
@@ -51,8 +52,8 @@ func TestStreamFixtures(t *testing.T) {
 	}
 	for name, w := range cases {
 		t.Run(name, func(t *testing.T) {
-			raw := fixture(t, name+".eventstream")
-			sink := &recSink{}
+			raw := providertest.Fixture(t, "bedrock", name+".eventstream")
+			sink := &providertest.Sink{}
 			u, err := streamFrom(t, raw, false, 0, sink)
 			if err != nil {
 				t.Fatalf("Stream: %v", err)
@@ -60,7 +61,7 @@ func TestStreamFixtures(t *testing.T) {
 			if u != w.usage {
 				t.Fatalf("usage %+v, want %+v", u, w.usage)
 			}
-			s := summarize(t, sink.events)
+			s := summarize(t, sink.Events)
 			text, reasoning := fixtureDeltas(t, name)
 			if s.content != text || s.reasoning != reasoning {
 				t.Fatalf("content %q reasoning %q, want %q / %q", s.content, s.reasoning, text, reasoning)
@@ -82,21 +83,21 @@ func TestStreamFixtures(t *testing.T) {
 			if len(s.ids) != 1 || !s.ids["chatcmpl-req-stream-1"] {
 				t.Fatalf("chunk ids %v", s.ids)
 			}
-			checkStreamShape(t, sink.events)
+			checkStreamShape(t, sink.Events)
 			checkCost(t, w.model, u)
 
 			// Re-chunked at random byte boundaries: the same events.
 			for seed := uint64(1); seed <= 5; seed++ {
-				again := &recSink{}
+				again := &providertest.Sink{}
 				u2, err := streamFrom(t, raw, true, seed, again)
 				if err != nil || u2 != u {
 					t.Fatalf("seed %d: %v usage %+v", seed, err, u2)
 				}
-				if len(again.events) != len(sink.events) {
-					t.Fatalf("seed %d: %d events, want %d", seed, len(again.events), len(sink.events))
+				if len(again.Events) != len(sink.Events) {
+					t.Fatalf("seed %d: %d events, want %d", seed, len(again.Events), len(sink.Events))
 				}
-				for i := range sink.events {
-					a, b := sink.events[i], again.events[i]
+				for i := range sink.Events {
+					a, b := sink.Events[i], again.Events[i]
 					if !bytes.Equal(a.Data, b.Data) || a.Finish != b.Finish || a.Done != b.Done || a.UsageOnly != b.UsageOnly || a.Tokens != b.Tokens {
 						t.Fatalf("seed %d event %d: %s vs %s", seed, i, b.Data, a.Data)
 					}
@@ -109,7 +110,7 @@ func TestStreamFixtures(t *testing.T) {
 // checkStreamShape: role chunk first; one finish chunk, then the
 // usage-only chunk, then [DONE]; one created and model throughout; Tokens
 // set exactly on chunks that deliver output.
-func checkStreamShape(t *testing.T, evs []*providers.Event) {
+func checkStreamShape(t *testing.T, evs []providers.Event) {
 	t.Helper()
 	n := len(evs)
 	if n < 4 {
@@ -169,17 +170,17 @@ func TestStreamSDKAccumulator(t *testing.T) {
 		calls [][3]string
 		text  string
 	}{
-		{"recorded", fixture(t, "converse-stream-tool-use.eventstream"), [][3]string{{"tooluse_lAG_zP8QRHmSYOwZzzaCqA", "get_temperature", `{"city":"Paris"}`}}, ""},
+		{"recorded", providertest.Fixture(t, "bedrock", "converse-stream-tool-use.eventstream"), [][3]string{{"tooluse_lAG_zP8QRHmSYOwZzzaCqA", "get_temperature", `{"city":"Paris"}`}}, ""},
 		{"two tools", twoTools, [][3]string{{"tooluse_A", "get_weather", `{"city":"Paris"}`}, {"tooluse_B", "get_time", `{"tz":"CET"}`}}, "Checking both."},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			sink := &recSink{}
+			sink := &providertest.Sink{}
 			if _, err := streamFrom(t, c.raw, true, 7, sink); err != nil {
 				t.Fatal(err)
 			}
 			acc := openai.ChatCompletionAccumulator{}
-			for _, ev := range sink.events {
+			for _, ev := range sink.Events {
 				if ev.Done {
 					continue
 				}
@@ -226,12 +227,12 @@ var (
 // ErrStreamBroken naming the exception, after what was already emitted.
 func TestStreamExceptions(t *testing.T) {
 	for _, typ := range []string{"internalServerException", "modelStreamErrorException", "validationException", "throttlingException", "serviceUnavailableException"} {
-		sink := &recSink{}
+		sink := &providertest.Sink{}
 		u, err := streamFrom(t, frames(fStart, fHello, exceptionFrame(typ, "something went wrong"), fStop, fMeta), true, 3, sink)
 		if !errors.Is(err, providers.ErrStreamBroken) || !strings.Contains(err.Error(), typ) || !strings.Contains(err.Error(), "something went wrong") {
 			t.Fatalf("%s: err = %v", typ, err)
 		}
-		s := summarize(t, sink.events)
+		s := summarize(t, sink.Events)
 		if s.content != "Hello" || s.finish != "" || s.done {
 			t.Fatalf("%s: emitted %+v", typ, s)
 		}
@@ -241,7 +242,7 @@ func TestStreamExceptions(t *testing.T) {
 	}
 	// The generic event-stream error message type (headers only).
 	errFrame := encodeFrame([]header{strHeader(":message-type", "error"), strHeader(":error-code", "InternalFailure"), strHeader(":error-message", "oops")}, nil)
-	_, err := streamFrom(t, frames(fStart, errFrame), false, 0, &recSink{})
+	_, err := streamFrom(t, frames(fStart, errFrame), false, 0, &providertest.Sink{})
 	if !errors.Is(err, providers.ErrStreamBroken) || !strings.Contains(err.Error(), "InternalFailure: oops") {
 		t.Fatalf("error frame: %v", err)
 	}
@@ -249,36 +250,36 @@ func TestStreamExceptions(t *testing.T) {
 
 func TestStreamEnds(t *testing.T) {
 	// EOF before messageStop: broken.
-	sink := &recSink{}
+	sink := &providertest.Sink{}
 	_, err := streamFrom(t, frames(fStart, fHello), false, 0, sink)
 	if !errors.Is(err, providers.ErrStreamBroken) {
 		t.Fatalf("EOF mid-answer: %v", err)
 	}
 	// EOF inside a frame: broken.
-	_, err = streamFrom(t, frames(fStart, fHello[:len(fHello)-3]), false, 0, &recSink{})
+	_, err = streamFrom(t, frames(fStart, fHello[:len(fHello)-3]), false, 0, &providertest.Sink{})
 	if !errors.Is(err, providers.ErrStreamBroken) {
 		t.Fatalf("EOF mid-frame: %v", err)
 	}
 	// messageStop but no metadata: the answer is complete; usage estimated.
-	sink = &recSink{}
+	sink = &providertest.Sink{}
 	u, err := streamFrom(t, frames(fStart, fHello, fStop), false, 0, sink)
 	if err != nil || !u.Estimated || u.CompletionTokens != 1 {
 		t.Fatalf("no metadata: %v %+v", err, u)
 	}
-	if s := summarize(t, sink.events); s.finish != "stop" || s.done {
+	if s := summarize(t, sink.Events); s.finish != "stop" || s.done {
 		t.Fatalf("no metadata: %+v", s)
 	}
 	// metadata before messageStop: broken (usage kept).
-	u, err = streamFrom(t, frames(fStart, fHello, fMeta), false, 0, &recSink{})
+	u, err = streamFrom(t, frames(fStart, fHello, fMeta), false, 0, &providertest.Sink{})
 	if !errors.Is(err, providers.ErrStreamBroken) || u.PromptTokens != 3 {
 		t.Fatalf("metadata first: %v %+v", err, u)
 	}
 	// No messageStart: the role chunk is still emitted first.
-	sink = &recSink{}
+	sink = &providertest.Sink{}
 	if _, err := streamFrom(t, frames(fHello, fStop, fMeta), false, 0, sink); err != nil {
 		t.Fatal(err)
 	}
-	checkStreamShape(t, sink.events)
+	checkStreamShape(t, sink.Events)
 }
 
 // TestStreamMalformed: unparseable payloads are reported Malformed and
@@ -293,12 +294,12 @@ func TestStreamMalformed(t *testing.T) {
 		eventFrame("contentBlockDelta", `{"contentBlockIndex":0,"delta":{"reasoningContent":{"signature":"c2ln"}}}`),
 		eventFrame("contentBlockStart", `{"contentBlockIndex":0,"start":{"image":{}}}`),
 		fHello, fStop, fMeta)
-	sink := &recSink{}
+	sink := &providertest.Sink{}
 	u, err := streamFrom(t, raw, true, 11, sink)
 	if err != nil {
 		t.Fatal(err)
 	}
-	s := summarize(t, sink.events)
+	s := summarize(t, sink.Events)
 	if s.malformed != 2 || s.content != "Hello" || s.finish != "stop" || !s.done || u.CompletionTokens != 4 {
 		t.Fatalf("summary %+v usage %+v", s, u)
 	}
@@ -307,46 +308,46 @@ func TestStreamMalformed(t *testing.T) {
 // TestStreamCorruptFixture: a damaged frame in a recorded stream (payload
 // byte, or the prelude checksum) ends the call with ErrStreamBroken.
 func TestStreamCorruptFixture(t *testing.T) {
-	raw := fixture(t, "converse-stream-text.eventstream")
+	raw := providertest.Fixture(t, "bedrock", "converse-stream-text.eventstream")
 	second := 143 // the first frame's total length (decoded.jsonl)
 	for name, pos := range map[string]int{"payload": second + 150, "prelude CRC": second + 9} {
 		b := bytes.Clone(raw)
 		b[pos] ^= 0x01
-		sink := &recSink{}
+		sink := &providertest.Sink{}
 		_, err := streamFrom(t, b, true, 5, sink)
 		if !errors.Is(err, providers.ErrStreamBroken) || !strings.Contains(err.Error(), "checksum") {
 			t.Fatalf("%s: err = %v", name, err)
 		}
-		if len(sink.events) != 1 {
-			t.Fatalf("%s: %d events before the damaged frame, want the role chunk only", name, len(sink.events))
+		if len(sink.Events) != 1 {
+			t.Fatalf("%s: %d events before the damaged frame, want the role chunk only", name, len(sink.Events))
 		}
 	}
 }
 
 func TestStreamSinkControl(t *testing.T) {
-	raw := fixture(t, "converse-stream-text.eventstream")
-	sink := &recSink{after: 3, err: providers.ErrStop}
+	raw := providertest.Fixture(t, "bedrock", "converse-stream-text.eventstream")
+	sink := &providertest.Sink{FailAfter: 3, Err: providers.ErrStop}
 	if _, err := streamFrom(t, raw, false, 0, sink); err != nil {
 		t.Fatalf("ErrStop: %v", err)
 	}
-	if len(sink.events) != 3 {
-		t.Fatalf("%d events after ErrStop", len(sink.events))
+	if len(sink.Events) != 3 {
+		t.Fatalf("%d events after ErrStop", len(sink.Events))
 	}
 	gone := errors.New("client gone")
-	sink = &recSink{after: 2, err: gone}
+	sink = &providertest.Sink{FailAfter: 2, Err: gone}
 	if _, err := streamFrom(t, raw, false, 0, sink); !errors.Is(err, gone) {
 		t.Fatalf("sink error: %v", err)
 	}
 	// ErrStop on [DONE] itself is a normal end.
 	n := 0
 	{
-		probe := &recSink{}
+		probe := &providertest.Sink{}
 		if _, err := streamFrom(t, raw, false, 0, probe); err != nil {
 			t.Fatal(err)
 		}
-		n = len(probe.events)
+		n = len(probe.Events)
 	}
-	sink = &recSink{after: n, err: providers.ErrStop}
+	sink = &providertest.Sink{FailAfter: n, Err: providers.ErrStop}
 	if u, err := streamFrom(t, raw, false, 0, sink); err != nil || u.Estimated {
 		t.Fatalf("ErrStop on [DONE]: %v %+v", err, u)
 	}
@@ -355,16 +356,16 @@ func TestStreamSinkControl(t *testing.T) {
 func TestStreamNotEventStream(t *testing.T) {
 	up := jsonUpstream(t, 200, []byte(`{"output":{}}`), nil)
 	p := newProvider(t, up.URL, "", nil)
-	_, err := p.Stream(context.Background(), chatReq(novaMicro, streamBody, true), &recSink{})
+	_, err := p.Stream(context.Background(), chatReq(novaMicro, streamBody, true), &providertest.Sink{})
 	if !errors.Is(err, providers.ErrBadResponse) {
 		t.Fatalf("err = %v", err)
 	}
 	// An event stream cut before any byte: broken, nothing emitted.
-	up = newUpstream(t, func(w http.ResponseWriter, r *http.Request) {
+	up = providertest.NewUpstream(t, func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "application/vnd.amazon.eventstream")
 	})
 	p = newProvider(t, up.URL, "", nil)
-	sink := &recSink{}
+	sink := &providertest.Sink{}
 	if _, err := p.Stream(context.Background(), chatReq(novaMicro, streamBody, true), sink); !errors.Is(err, providers.ErrStreamBroken) || sink.Committed() {
 		t.Fatalf("empty stream: %v", err)
 	}
@@ -375,7 +376,7 @@ func TestStreamNotEventStream(t *testing.T) {
 // stream's documented causes.
 func FuzzStream(f *testing.F) {
 	for _, name := range streamFixtures {
-		f.Add(fixture(f, name+".eventstream"))
+		f.Add(providertest.Fixture(f, "bedrock", name+".eventstream"))
 	}
 	f.Add(frames(fStart, fHello, exceptionFrame("throttlingException", "slow"), fStop, fMeta))
 	f.Add(frames(fStart, eventFrame("contentBlockStart", `{"contentBlockIndex":1,"start":{"toolUse":{"toolUseId":"t","name":"n"}}}`),
@@ -383,13 +384,13 @@ func FuzzStream(f *testing.F) {
 	f.Fuzz(func(t *testing.T, data []byte) {
 		ctx, wd := providers.NewWatchdog(context.Background())
 		defer wd.Stop()
-		sink := &recSink{}
+		sink := &providertest.Sink{}
 		s := &streamState{fr: newFrameReader(bytes.NewReader(data)), ch: newChunker("chatcmpl-f", "m", 1), tools: map[int64]int{}, sink: sink, wd: wd}
 		_, err := s.run(ctx)
 		if err != nil && !errors.Is(err, providers.ErrStreamBroken) {
 			t.Fatalf("unexpected error: %v", err)
 		}
-		for _, ev := range sink.events {
+		for _, ev := range sink.Events {
 			if !ev.Malformed && !ev.Done && !json.Valid(ev.Data) {
 				t.Fatalf("invalid chunk %q", ev.Data)
 			}

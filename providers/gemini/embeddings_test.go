@@ -14,6 +14,7 @@ import (
 	"github.com/tidwall/gjson"
 
 	"github.com/llmgate/llmgate/providers"
+	"github.com/llmgate/llmgate/providers/providertest"
 )
 
 func embReq(model, body string) *providers.Request {
@@ -21,7 +22,7 @@ func embReq(model, body string) *providers.Request {
 }
 
 func TestEmbeddings(t *testing.T) {
-	up := newUpstream(t, func(w http.ResponseWriter, r *http.Request) {
+	up := providertest.NewUpstream(t, func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "application/json")
 		_, _ = w.Write([]byte("{\n  \"embeddings\": [\n    {\n      \"values\": [\n        0.25,\n        -1.5e-3,\n        3\n      ]\n    }\n  ]\n}\n"))
 	})
@@ -30,11 +31,11 @@ func TestEmbeddings(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	got := up.last(t)
-	if got.uri != "/v1beta/models/gemini-embedding-001:batchEmbedContents" || got.header.Get("X-Goog-Api-Key") != testKey {
-		t.Errorf("sent to %s with %v", got.uri, got.header)
+	got := up.Last(t)
+	if got.URI != "/v1beta/models/gemini-embedding-001:batchEmbedContents" || got.Header.Get("X-Goog-Api-Key") != testKey {
+		t.Errorf("sent to %s with %v", got.URI, got.Header)
 	}
-	check(t, got.body, map[string]string{
+	check(t, got.Body, map[string]string{
 		"requests": `[{"model":"models/gemini-embedding-001","content":{"parts":[{"text":"héllo wörld!"}]},"outputDimensionality":3}]`,
 	})
 	// 12 characters → ceil(12/4) = 3 estimated tokens.
@@ -50,11 +51,10 @@ func TestEmbeddings(t *testing.T) {
 // on; base64 output is little-endian float32 as OpenAI returns it.
 func TestEmbeddingsBatchesAndBase64(t *testing.T) {
 	seen := 0
-	up := newUpstream(t, func(w http.ResponseWriter, r *http.Request) {
+	up := providertest.NewUpstream(t, func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "application/json")
 		var b strings.Builder
 		b.WriteString(`{"embeddings":[`)
-		// 150 inputs: a batch of 100, then the rest.
 		n := min(maxBatch, 150-seen)
 		for i := range n {
 			if i > 0 {
@@ -76,9 +76,9 @@ func TestEmbeddingsBatchesAndBase64(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	reqs := up.all()
-	if len(reqs) != 2 || gjson.GetBytes(reqs[0].body, "requests.#").Int() != 100 || gjson.GetBytes(reqs[1].body, "requests.#").Int() != 50 ||
-		gjson.GetBytes(reqs[1].body, "requests.0.content.parts.0.text").String() != "t100" || gjson.GetBytes(reqs[0].body, "requests.0.outputDimensionality").Exists() {
+	reqs := up.All()
+	if len(reqs) != 2 || gjson.GetBytes(reqs[0].Body, "requests.#").Int() != 100 || gjson.GetBytes(reqs[1].Body, "requests.#").Int() != 50 ||
+		gjson.GetBytes(reqs[1].Body, "requests.0.content.parts.0.text").String() != "t100" || gjson.GetBytes(reqs[0].Body, "requests.0.outputDimensionality").Exists() {
 		t.Fatalf("%d upstream calls", len(reqs))
 	}
 	data := gjson.GetBytes(resp.Body, "data").Array()
@@ -102,7 +102,7 @@ func TestEmbeddingsBatchesAndBase64(t *testing.T) {
 }
 
 func TestEmbeddingsBadInput(t *testing.T) {
-	up := newUpstream(t, jsonAnswer(200, []byte(`{"embeddings":[]}`)))
+	up := providertest.NewUpstream(t, providertest.JSONAnswer(200, []byte(`{"embeddings":[]}`), jsonUTF8))
 	p := newTestProvider(t, up.URL, providers.Timeouts{})
 	for name, body := range map[string]string{
 		"not json":        `{"input":`,
@@ -119,10 +119,10 @@ func TestEmbeddingsBadInput(t *testing.T) {
 			t.Errorf("%s: err = %v", name, err)
 		}
 	}
-	if len(up.all()) != 0 {
+	if len(up.All()) != 0 {
 		t.Error("the upstream was called")
 	}
-	if _, err := p.Stream(context.Background(), embReq("gemini-embedding-001", `{"input":"x"}`), &recSink{}); err == nil {
+	if _, err := p.Stream(context.Background(), embReq("gemini-embedding-001", `{"input":"x"}`), &providertest.Sink{}); err == nil {
 		t.Error("embeddings were streamed")
 	}
 	// A short answer is the upstream's fault.

@@ -10,12 +10,13 @@ import (
 	"time"
 
 	"github.com/llmgate/llmgate/providers"
+	"github.com/llmgate/llmgate/providers/providertest"
 )
 
 // Non-2xx answers become *StatusError before anything reaches the sink,
 // with Gemini's status string as the code and RetryInfo as the wait.
 func TestStatusErrors(t *testing.T) {
-	quota := string(fixture(t, "error-429-resource-exhausted.json"))
+	quota := string(providertest.Fixture(t, "gemini", "error-429-resource-exhausted.json"))
 	cases := []struct {
 		name       string
 		status     int
@@ -34,7 +35,7 @@ func TestStatusErrors(t *testing.T) {
 	for _, c := range cases {
 		for _, stream := range []bool{false, true} {
 			t.Run(fmt.Sprintf("%s/stream=%v", c.name, stream), func(t *testing.T) {
-				up := newUpstream(t, func(w http.ResponseWriter, r *http.Request) {
+				up := providertest.NewUpstream(t, func(w http.ResponseWriter, r *http.Request) {
 					for k, v := range c.hdr {
 						w.Header().Set(k, v)
 					}
@@ -42,7 +43,7 @@ func TestStatusErrors(t *testing.T) {
 					_, _ = w.Write([]byte(c.body))
 				})
 				p := newTestProvider(t, up.URL, providers.Timeouts{})
-				sink := &recSink{}
+				sink := &providertest.Sink{}
 				var err error
 				body := `{"messages":[{"role":"user","content":"q"}]}`
 				if stream {
@@ -57,7 +58,7 @@ func TestStatusErrors(t *testing.T) {
 				if se.Status != c.status || se.Code != c.code || se.Message != c.msg || string(se.Body) != c.body || se.RetryAfter != c.retryAfter {
 					t.Errorf("StatusError status=%d code=%q msg=%q retry=%v", se.Status, se.Code, se.Message, se.RetryAfter)
 				}
-				if len(sink.events) != 0 {
+				if len(sink.Events) != 0 {
 					t.Error("events reached the sink")
 				}
 			})

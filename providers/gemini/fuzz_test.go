@@ -11,6 +11,7 @@ import (
 	"github.com/tidwall/gjson"
 
 	"github.com/llmgate/llmgate/providers"
+	"github.com/llmgate/llmgate/providers/providertest"
 	"github.com/llmgate/llmgate/providers/sse"
 )
 
@@ -19,7 +20,7 @@ import (
 // and a stream it accepts as complete must end with usage and [DONE].
 // The recorded streams are the seed corpus.
 func FuzzStreamDecoder(f *testing.F) {
-	seeds, _ := filepath.Glob(filepath.Join(fixturesDir, "gemini", "*.sse"))
+	seeds, _ := filepath.Glob(providertest.FixturePath("gemini", "*.sse"))
 	if len(seeds) == 0 {
 		f.Fatal("no seed streams")
 	}

@@ -10,6 +10,7 @@ import (
 	"github.com/tidwall/gjson"
 
 	"github.com/llmgate/llmgate/providers"
+	"github.com/llmgate/llmgate/providers/providertest"
 )
 
 // Golden cases: an OpenAI chat body in, the native body the upstream
@@ -149,22 +150,22 @@ func TestRequestTranslation(t *testing.T) {
 			`{"messages":[{"role":"user","content":"q"}],"response_format":{"type":"text"},"stream":true,"stream_options":{"include_usage":true},"user":"u1"}`,
 			map[string]string{"generationConfig": "<absent>"}},
 	}
-	up := newUpstream(t, jsonAnswer(200, fixture(t, "generate-content-text.json")))
+	up := providertest.NewUpstream(t, providertest.JSONAnswer(200, providertest.Fixture(t, "gemini", "generate-content-text.json"), jsonUTF8))
 	p := newTestProvider(t, up.URL+"/v1beta/", providers.Timeouts{})
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
 			if _, err := p.Do(context.Background(), chatReq(c.model, false, c.body)); err != nil {
 				t.Fatal(err)
 			}
-			got := up.last(t)
-			if !gjson.ValidBytes(got.body) {
-				t.Fatalf("upstream got invalid JSON: %s", got.body)
+			got := up.Last(t)
+			if !gjson.ValidBytes(got.Body) {
+				t.Fatalf("upstream got invalid JSON: %s", got.Body)
 			}
 			wantURI := "/v1beta/models/" + strings.TrimPrefix(c.model, "models/") + ":generateContent"
-			if got.uri != wantURI {
-				t.Errorf("uri %s, want %s", got.uri, wantURI)
+			if got.URI != wantURI {
+				t.Errorf("uri %s, want %s", got.URI, wantURI)
 			}
-			check(t, got.body, c.want)
+			check(t, got.Body, c.want)
 		})
 	}
 }
@@ -176,20 +177,20 @@ func withTools(choice string) string {
 // The request goes to the escaped model path with the key in
 // x-goog-api-key (never in the URL) and the account's extra headers.
 func TestRequestURLAndHeaders(t *testing.T) {
-	up := newUpstream(t, jsonAnswer(200, fixture(t, "generate-content-text.json")))
+	up := providertest.NewUpstream(t, providertest.JSONAnswer(200, providertest.Fixture(t, "gemini", "generate-content-text.json"), jsonUTF8))
 	p := newTestProvider(t, up.URL, providers.Timeouts{})
 	body := `{"messages":[{"role":"user","content":"q"}]}`
 	if _, err := p.Do(context.Background(), chatReq("tuned model/../x?y", false, body)); err != nil {
 		t.Fatal(err)
 	}
-	got := up.last(t)
-	if got.uri != "/models/tuned%20model%2F..%2Fx%3Fy:generateContent" {
-		t.Errorf("uri %s", got.uri)
+	got := up.Last(t)
+	if got.URI != "/models/tuned%20model%2F..%2Fx%3Fy:generateContent" {
+		t.Errorf("uri %s", got.URI)
 	}
-	if got.header.Get("X-Goog-Api-Key") != testKey || got.header.Get("Authorization") != "" ||
-		got.header.Get("Content-Type") != "application/json" || got.header.Get("Accept") != "application/json" ||
-		got.header.Get("X-Goog-User-Project") != "proj-1" || strings.Contains(got.uri, testKey) {
-		t.Errorf("headers %v", got.header)
+	if got.Header.Get("X-Goog-Api-Key") != testKey || got.Header.Get("Authorization") != "" ||
+		got.Header.Get("Content-Type") != "application/json" || got.Header.Get("Accept") != "application/json" ||
+		got.Header.Get("X-Goog-User-Project") != "proj-1" || strings.Contains(got.URI, testKey) {
+		t.Errorf("headers %v", got.Header)
 	}
 }
 
@@ -210,14 +211,14 @@ func TestRequestBadInput(t *testing.T) {
 		"bad tool_choice":     `{"messages":[{"role":"user","content":"q"}],"tool_choice":"sometimes"}`,
 		"bad response_format": `{"messages":[{"role":"user","content":"q"}],"response_format":{"type":"yaml"}}`,
 	}
-	up := newUpstream(t, jsonAnswer(200, fixture(t, "generate-content-text.json")))
+	up := providertest.NewUpstream(t, providertest.JSONAnswer(200, providertest.Fixture(t, "gemini", "generate-content-text.json"), jsonUTF8))
 	p := newTestProvider(t, up.URL, providers.Timeouts{})
 	for name, body := range cases {
 		t.Run(name, func(t *testing.T) {
 			for _, stream := range []bool{false, true} {
 				var err error
 				if stream {
-					_, err = p.Stream(context.Background(), chatReq("gemini-2.5-flash", true, body), &recSink{})
+					_, err = p.Stream(context.Background(), chatReq("gemini-2.5-flash", true, body), &providertest.Sink{})
 				} else {
 					_, err = p.Do(context.Background(), chatReq("gemini-2.5-flash", false, body))
 				}
@@ -229,7 +230,7 @@ func TestRequestBadInput(t *testing.T) {
 			}
 		})
 	}
-	if n := len(up.all()); n != 0 {
+	if n := len(up.All()); n != 0 {
 		t.Errorf("upstream called %d times", n)
 	}
 }

@@ -10,11 +10,12 @@ import (
 
 	"github.com/llmgate/llmgate/internal/catalog"
 	"github.com/llmgate/llmgate/providers"
+	"github.com/llmgate/llmgate/providers/providertest"
 )
 
 func doFixture(t *testing.T, answer []byte, model string) *providers.Response {
 	t.Helper()
-	up := newUpstream(t, jsonAnswer(200, answer))
+	up := providertest.NewUpstream(t, providertest.JSONAnswer(200, answer, jsonUTF8))
 	p := newTestProvider(t, up.URL, providers.Timeouts{})
 	resp, err := p.Do(context.Background(), chatReq(model, false, `{"messages":[{"role":"user","content":"q"}]}`))
 	if err != nil {
@@ -35,7 +36,7 @@ func costOf(t *testing.T, model string, u providers.Usage) float64 {
 func near(a, b float64) bool { return math.Abs(a-b) < 1e-12 }
 
 func TestDoText(t *testing.T) {
-	resp := doFixture(t, fixture(t, "generate-content-text.json"), "gemini-2.5-pro-preview-03-25")
+	resp := doFixture(t, providertest.Fixture(t, "gemini", "generate-content-text.json"), "gemini-2.5-pro-preview-03-25")
 	check(t, resp.Body, map[string]string{
 		"id":                           `"chatcmpl-1FpeaOWpAs-lkdUP_4eY2QY"`,
 		"object":                       `"chat.completion"`,
@@ -60,7 +61,7 @@ func TestDoText(t *testing.T) {
 }
 
 func TestDoFunctionCall(t *testing.T) {
-	resp := doFixture(t, fixture(t, "generate-content-function-call.json"), "gemini-2.0-flash")
+	resp := doFixture(t, providertest.Fixture(t, "gemini", "generate-content-function-call.json"), "gemini-2.0-flash")
 	check(t, resp.Body, map[string]string{
 		"id":                                      `"chatcmpl-LlteaIDvD9m7nvgPz5Sb0Aw"`,
 		"model":                                   `"gemini-2.0-flash"`,
@@ -173,7 +174,7 @@ func TestDoBadAnswers(t *testing.T) {
 		"error in a 200": `{"error":{"code":500,"message":"Internal error","status":"INTERNAL"}}`,
 	} {
 		t.Run(name, func(t *testing.T) {
-			up := newUpstream(t, jsonAnswer(200, []byte(answer)))
+			up := providertest.NewUpstream(t, providertest.JSONAnswer(200, []byte(answer), jsonUTF8))
 			p := newTestProvider(t, up.URL, providers.Timeouts{})
 			_, err := p.Do(context.Background(), chatReq("gemini-2.5-flash", false, `{"messages":[{"role":"user","content":"q"}]}`))
 			if !errors.Is(err, providers.ErrBadResponse) {

@@ -12,6 +12,7 @@ import (
 	"github.com/tidwall/gjson"
 
 	"github.com/llmgate/llmgate/providers"
+	"github.com/llmgate/llmgate/providers/providertest"
 )
 
 // sseBody frames payloads the way Gemini does (CRLF, no [DONE]).
@@ -36,7 +37,7 @@ func TestStreamThoughtsTextAndParallelCalls(t *testing.T) {
 		`{"candidates":[{"content":{"role":"model","parts":[{"functionCall":{"name":"get_weather","args":{"city":"Paris"}},"thoughtSignature":"c2ln"},{"functionCall":{"name":"get_weather","args":{"city":"Rome"}}}]},"index":0}],`+meta("9")+`,"modelVersion":"gemini-2.5-flash","responseId":"r-1"}`,
 		`{"candidates":[{"content":{"role":"model","parts":[{"functionCall":{"name":"get_time","args":{}}},{"text":"","thoughtSignature":"dGFpbA=="}]},"finishReason":"STOP","index":0}],`+meta("12")+`,"modelVersion":"gemini-2.5-flash","responseId":"r-1"}`,
 	)
-	up := newUpstream(t, replay(body, 0))
+	up := providertest.NewUpstream(t, providertest.Replay(body, 0))
 	sink, u, err := runStream(t, newTestProvider(t, up.URL, providers.Timeouts{}), "gemini-2.5-flash", askBody)
 	if err != nil {
 		t.Fatal(err)
@@ -60,17 +61,17 @@ func TestStreamThoughtsTextAndParallelCalls(t *testing.T) {
 		t.Error("parallel calls of one function share an id")
 	}
 	var reasoning strings.Builder
-	for _, ev := range sink.events {
+	for _, ev := range sink.Events {
 		reasoning.WriteString(gjson.GetBytes(ev.Data, "choices.0.delta.reasoning_content").String())
 	}
 	if reasoning.String() != "Plan: call both." {
 		t.Errorf("reasoning %q", reasoning.String())
 	}
 	// role, 2 thoughts, text, 3 calls, finish, usage, [DONE]
-	if len(sink.events) != 10 {
-		t.Errorf("%d events: %q", len(sink.events), sink.data())
+	if len(sink.Events) != 10 {
+		t.Errorf("%d events: %q", len(sink.Events), sink.Data())
 	}
-	check(t, sink.events[8].Data, map[string]string{"usage.prompt_tokens_details.cached_tokens": `6`, "usage.completion_tokens": `16`})
+	check(t, sink.Events[8].Data, map[string]string{"usage.prompt_tokens_details.cached_tokens": `6`, "usage.completion_tokens": `16`})
 }
 
 // n>1: candidates stream side by side, each with its own role, tool
@@ -81,7 +82,7 @@ func TestStreamCandidates(t *testing.T) {
 		`{"candidates":[{"content":{"parts":[{"text":"B"}]},"finishReason":"MAX_TOKENS","index":0}],"usageMetadata":{"promptTokenCount":3,"candidatesTokenCount":4}}`,
 		`{"candidates":[{"content":{"parts":[{"text":"late"}]},"index":0},{"content":{"parts":[]},"finishReason":"STOP","index":1}],"usageMetadata":{"promptTokenCount":3,"candidatesTokenCount":7}}`,
 	)
-	up := newUpstream(t, replay(body, 0))
+	up := providertest.NewUpstream(t, providertest.Replay(body, 0))
 	sink, u, err := runStream(t, newTestProvider(t, up.URL, providers.Timeouts{}), "gemini-2.5-flash", askBody)
 	if err != nil || u.CompletionTokens != 7 {
 		t.Fatalf("usage %+v err %v", u, err)
@@ -97,7 +98,7 @@ func TestStreamCandidates(t *testing.T) {
 		t.Errorf("choice 1 %+v", c)
 	}
 	finishes := 0
-	for _, ev := range sink.events {
+	for _, ev := range sink.Events {
 		if ev.Finish {
 			finishes++
 		}
@@ -109,12 +110,12 @@ func TestStreamCandidates(t *testing.T) {
 
 func TestStreamBlockedPrompt(t *testing.T) {
 	body := sseBody(`{"promptFeedback":{"blockReason":"SAFETY","safetyRatings":[]},"usageMetadata":{"promptTokenCount":8,"totalTokenCount":8},"modelVersion":"gemini-2.5-flash","responseId":"blk"}`)
-	up := newUpstream(t, replay(body, 0))
+	up := providertest.NewUpstream(t, providertest.Replay(body, 0))
 	sink, u, err := runStream(t, newTestProvider(t, up.URL, providers.Timeouts{}), "gemini-2.5-flash", askBody)
 	if err != nil || u.PromptTokens != 8 {
 		t.Fatalf("usage %+v err %v", u, err)
 	}
-	if d := sink.data(); len(d) != 4 || !strings.Contains(d[1], `"finish_reason":"content_filter"`) || d[3] != "[DONE]" {
+	if d := sink.Data(); len(d) != 4 || !strings.Contains(d[1], `"finish_reason":"content_filter"`) || d[3] != "[DONE]" {
 		t.Errorf("events %q", d)
 	}
 }
@@ -130,13 +131,13 @@ func TestStreamMalformedAndUnknown(t *testing.T) {
 		`{"candidates":[{"content":{"parts":[{"functionCall":{"name":"f","args":"not an object"}}]},"index":7000}]}`,
 		`{"candidates":[{"content":{"parts":[]},"finishReason":"STOP"}],"usageMetadata":{"promptTokenCount":2,"candidatesTokenCount":2}}`,
 	)) + "event: ping\r\ndata:\r\n\r\n")
-	up := newUpstream(t, replay(body, 0))
+	up := providertest.NewUpstream(t, providertest.Replay(body, 0))
 	sink, u, err := runStream(t, newTestProvider(t, up.URL, providers.Timeouts{}), "gemini-2.5-flash", askBody)
 	if err != nil || u.PromptTokens != 2 {
 		t.Fatalf("usage %+v err %v", u, err)
 	}
 	malformed := 0
-	for _, ev := range sink.events {
+	for _, ev := range sink.Events {
 		if ev.Malformed {
 			malformed++
 			if ev.Data != nil {
@@ -160,7 +161,7 @@ func TestStreamInBandError(t *testing.T) {
 		`{"error":{"code":500,"message":"An internal error has occurred.","status":"INTERNAL"}}`,
 		`{"candidates":[{"content":{"parts":[{"text":"never"}]},"finishReason":"STOP"}]}`,
 	)
-	up := newUpstream(t, replay(body, 0))
+	up := providertest.NewUpstream(t, providertest.Replay(body, 0))
 	sink, u, err := runStream(t, newTestProvider(t, up.URL, providers.Timeouts{}), "gemini-2.5-flash", askBody)
 	if !errors.Is(err, providers.ErrStreamBroken) || !strings.Contains(err.Error(), "An internal error has occurred.") {
 		t.Fatalf("err = %v", err)
@@ -168,7 +169,7 @@ func TestStreamInBandError(t *testing.T) {
 	if u.PromptTokens != 5 || u.CompletionTokens != 1 || u.Estimated {
 		t.Errorf("usage %+v", u)
 	}
-	if d := sink.data(); len(d) != 2 || strings.Contains(strings.Join(d, ""), "never") {
+	if d := sink.Data(); len(d) != 2 || strings.Contains(strings.Join(d, ""), "never") {
 		t.Errorf("events %q", d)
 	}
 }
@@ -176,7 +177,7 @@ func TestStreamInBandError(t *testing.T) {
 // A stream that ends before any finishReason is broken: cut mid-way, cut
 // inside a JSON payload, or empty.
 func TestStreamEndsEarly(t *testing.T) {
-	full := fixture(t, "stream-text-usage.sse")
+	full := providertest.Fixture(t, "gemini", "stream-text-usage.sse")
 	events := strings.SplitAfter(string(full), "\r\n\r\n")
 	cases := map[string]struct {
 		body      string
@@ -190,13 +191,13 @@ func TestStreamEndsEarly(t *testing.T) {
 	}
 	for name, c := range cases {
 		t.Run(name, func(t *testing.T) {
-			up := newUpstream(t, replay([]byte(c.body), 0))
+			up := providertest.NewUpstream(t, providertest.Replay([]byte(c.body), 0))
 			sink, u, err := runStream(t, newTestProvider(t, up.URL, providers.Timeouts{}), "gemini-2.5-flash", askBody)
 			if !errors.Is(err, providers.ErrStreamBroken) {
 				t.Fatalf("err = %v", err)
 			}
-			if len(sink.events) != c.delivered || u != c.usage {
-				t.Errorf("%d events %q, usage %+v", len(sink.events), sink.data(), u)
+			if len(sink.Events) != c.delivered || u != c.usage {
+				t.Errorf("%d events %q, usage %+v", len(sink.Events), sink.Data(), u)
 			}
 			if c.delivered == 0 && sink.Committed() {
 				t.Error("an empty stream committed the client")
@@ -206,7 +207,7 @@ func TestStreamEndsEarly(t *testing.T) {
 }
 
 func TestStreamNotAnEventStream(t *testing.T) {
-	up := newUpstream(t, jsonAnswer(200, fixture(t, "generate-content-text.json")))
+	up := providertest.NewUpstream(t, providertest.JSONAnswer(200, providertest.Fixture(t, "gemini", "generate-content-text.json"), jsonUTF8))
 	sink, _, err := runStream(t, newTestProvider(t, up.URL, providers.Timeouts{}), "gemini-2.5-flash", askBody)
 	if !errors.Is(err, providers.ErrBadResponse) || sink.Committed() {
 		t.Errorf("err = %v committed=%v", err, sink.Committed())
@@ -217,17 +218,17 @@ func TestStreamNotAnEventStream(t *testing.T) {
 // cleanly even if the upstream keeps the connection open; a gone client's
 // error comes back as is.
 func TestStreamSinkControl(t *testing.T) {
-	rec := fixture(t, "stream-text-usage.sse")
-	var up *upstream
-	up = newUpstream(t, func(w http.ResponseWriter, r *http.Request) {
-		replay(rec, 0)(w, r)
-		up.block(r) // never ends on its own
+	rec := providertest.Fixture(t, "gemini", "stream-text-usage.sse")
+	var up *providertest.Upstream
+	up = providertest.NewUpstream(t, func(w http.ResponseWriter, r *http.Request) {
+		providertest.Replay(rec, 0)(w, r)
+		up.Block(r)
 	})
 	p := newTestProvider(t, up.URL, providers.Timeouts{})
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
-		sink := &recSink{stopOn: func(ev *providers.Event) bool { return ev.Finish }}
+		sink := &providertest.Sink{StopOn: func(ev *providers.Event) bool { return ev.Finish }}
 		u, err := p.Stream(context.Background(), chatReq("gemini-2.5-flash", true, askBody), sink)
 		if err != nil || u.PromptTokens != 18 || u.CompletionTokens != 115 {
 			t.Errorf("ErrStop: usage %+v err %v", u, err)
@@ -239,11 +240,11 @@ func TestStreamSinkControl(t *testing.T) {
 		t.Fatal("Stream kept reading after the sink returned ErrStop")
 	}
 
-	up2 := newUpstream(t, replay(rec, 0))
-	sink := &recSink{failAfter: 2}
+	up2 := providertest.NewUpstream(t, providertest.Replay(rec, 0))
+	sink := &providertest.Sink{FailAfter: 2}
 	_, err := newTestProvider(t, up2.URL, providers.Timeouts{}).Stream(context.Background(), chatReq("gemini-2.5-flash", true, askBody), sink)
-	if !errors.Is(err, errGone) || len(sink.events) != 2 {
-		t.Errorf("client gone: err %v after %d events", err, len(sink.events))
+	if !errors.Is(err, providertest.ErrGone) || len(sink.Events) != 2 {
+		t.Errorf("client gone: err %v after %d events", err, len(sink.Events))
 	}
 }
 
@@ -254,39 +255,39 @@ func TestTimeouts(t *testing.T) {
 		name   string
 		to     providers.Timeouts
 		stream bool
-		h      func(u *upstream) http.HandlerFunc
+		h      func(u *providertest.Upstream) http.HandlerFunc
 	}{
-		{"headers", providers.Timeouts{Headers: 150 * time.Millisecond}, false, func(u *upstream) http.HandlerFunc {
-			return func(w http.ResponseWriter, r *http.Request) { u.block(r) }
+		{"headers", providers.Timeouts{Headers: 150 * time.Millisecond}, false, func(u *providertest.Upstream) http.HandlerFunc {
+			return func(w http.ResponseWriter, r *http.Request) { u.Block(r) }
 		}},
-		{"body idle", providers.Timeouts{Idle: 150 * time.Millisecond}, false, func(u *upstream) http.HandlerFunc {
+		{"body idle", providers.Timeouts{Idle: 150 * time.Millisecond}, false, func(u *providertest.Upstream) http.HandlerFunc {
 			return func(w http.ResponseWriter, r *http.Request) {
 				_, _ = io.WriteString(w, `{"candidates":`)
 				w.(http.Flusher).Flush()
-				u.block(r)
+				u.Block(r)
 			}
 		}},
-		{"first token", providers.Timeouts{FirstToken: 150 * time.Millisecond}, true, func(u *upstream) http.HandlerFunc {
+		{"first token", providers.Timeouts{FirstToken: 150 * time.Millisecond}, true, func(u *providertest.Upstream) http.HandlerFunc {
 			return func(w http.ResponseWriter, r *http.Request) {
 				w.Header().Set("Content-Type", "text/event-stream")
 				w.WriteHeader(200)
 				w.(http.Flusher).Flush()
-				u.block(r)
+				u.Block(r)
 			}
 		}},
-		{"idle gap", providers.Timeouts{Idle: 150 * time.Millisecond}, true, func(u *upstream) http.HandlerFunc {
+		{"idle gap", providers.Timeouts{Idle: 150 * time.Millisecond}, true, func(u *providertest.Upstream) http.HandlerFunc {
 			return func(w http.ResponseWriter, r *http.Request) {
 				w.Header().Set("Content-Type", "text/event-stream")
 				_, _ = io.WriteString(w, first)
 				w.(http.Flusher).Flush()
-				u.block(r)
+				u.Block(r)
 			}
 		}},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			var up *upstream
-			up = newUpstream(t, func(w http.ResponseWriter, r *http.Request) { c.h(up)(w, r) })
+			var up *providertest.Upstream
+			up = providertest.NewUpstream(t, func(w http.ResponseWriter, r *http.Request) { c.h(up)(w, r) })
 			p := newTestProvider(t, up.URL, c.to)
 			start := time.Now()
 			var err error

@@ -11,6 +11,7 @@ import (
 	"github.com/tidwall/gjson"
 
 	"github.com/llmgate/llmgate/providers"
+	"github.com/llmgate/llmgate/providers/providertest"
 )
 
 const askBody = `{"messages":[{"role":"user","content":"q"}],"stream":true}`
@@ -63,22 +64,22 @@ func countTo30() string {
 func TestStreamFixtures(t *testing.T) {
 	for _, c := range streamCases {
 		t.Run(c.file, func(t *testing.T) {
-			up := newUpstream(t, replay(fixture(t, c.file), 0))
+			up := providertest.NewUpstream(t, providertest.Replay(providertest.Fixture(t, "gemini", c.file), 0))
 			p := newTestProvider(t, up.URL, providers.Timeouts{})
 			sink, u, err := runStream(t, p, c.model, askBody)
 			if err != nil {
 				t.Fatal(err)
 			}
-			if got := up.last(t).uri; got != "/models/"+c.model+":streamGenerateContent?alt=sse" {
+			if got := up.Last(t).URI; got != "/models/"+c.model+":streamGenerateContent?alt=sse" {
 				t.Errorf("uri %s", got)
 			}
-			if h := up.last(t).header; h.Get("Accept") != "text/event-stream" || h.Get("X-Goog-Api-Key") != testKey {
+			if h := up.Last(t).Header; h.Get("Accept") != "text/event-stream" || h.Get("X-Goog-Api-Key") != testKey {
 				t.Errorf("headers %v", h)
 			}
 			if u != c.usage {
 				t.Errorf("usage %+v, want %+v", u, c.usage)
 			}
-			evs := sink.events
+			evs := sink.Events
 			if len(evs) < 5 {
 				t.Fatalf("only %d events", len(evs))
 			}
@@ -156,23 +157,23 @@ func TestStreamFixtures(t *testing.T) {
 func TestStreamRechunked(t *testing.T) {
 	for _, c := range streamCases {
 		t.Run(c.file, func(t *testing.T) {
-			content := fixture(t, c.file)
-			up := newUpstream(t, replay(content, 0))
+			content := providertest.Fixture(t, "gemini", c.file)
+			up := providertest.NewUpstream(t, providertest.Replay(content, 0))
 			whole, _, err := runStream(t, newTestProvider(t, up.URL, providers.Timeouts{}), c.model, askBody)
 			if err != nil {
 				t.Fatal(err)
 			}
 			for seed := uint64(1); seed <= 8; seed++ {
-				up := newUpstream(t, replay(content, seed))
+				up := providertest.NewUpstream(t, providertest.Replay(content, seed))
 				got, u, err := runStream(t, newTestProvider(t, up.URL, providers.Timeouts{}), c.model, askBody)
 				if err != nil || u != c.usage {
 					t.Fatalf("seed %d: usage %+v err %v", seed, u, err)
 				}
-				if len(got.events) != len(whole.events) {
-					t.Fatalf("seed %d: %d events, want %d", seed, len(got.events), len(whole.events))
+				if len(got.Events) != len(whole.Events) {
+					t.Fatalf("seed %d: %d events, want %d", seed, len(got.Events), len(whole.Events))
 				}
-				for i, ev := range got.events {
-					w := whole.events[i]
+				for i, ev := range got.Events {
+					w := whole.Events[i]
 					if string(ev.Data) != string(w.Data) || ev.Finish != w.Finish || ev.UsageOnly != w.UsageOnly || ev.Done != w.Done || ev.Tokens != w.Tokens {
 						t.Errorf("seed %d event %d:\n got  %s\n want %s", seed, i, ev.Data, w.Data)
 					}
@@ -186,7 +187,7 @@ func TestStreamRechunked(t *testing.T) {
 func TestStreamOpenAIAccumulator(t *testing.T) {
 	for _, c := range streamCases {
 		t.Run(c.file, func(t *testing.T) {
-			up := newUpstream(t, replay(fixture(t, c.file), 0))
+			up := providertest.NewUpstream(t, providertest.Replay(providertest.Fixture(t, "gemini", c.file), 0))
 			sink, _, err := runStream(t, newTestProvider(t, up.URL, providers.Timeouts{}), c.model, askBody)
 			if err != nil {
 				t.Fatal(err)
@@ -217,10 +218,10 @@ func TestStreamOpenAIAccumulator(t *testing.T) {
 	}
 }
 
-func accumulate(t *testing.T, sink *recSink) openai.ChatCompletionAccumulator {
+func accumulate(t *testing.T, sink *providertest.Sink) openai.ChatCompletionAccumulator {
 	t.Helper()
 	var acc openai.ChatCompletionAccumulator
-	for _, ev := range sink.events {
+	for _, ev := range sink.Events {
 		if ev.Done || ev.Malformed {
 			continue
 		}
@@ -240,19 +241,19 @@ func accumulate(t *testing.T, sink *recSink) openai.ChatCompletionAccumulator {
 // result is named after the call, also when the client trimmed the
 // assistant message away.
 func TestThoughtSignatureRoundTrip(t *testing.T) {
-	rec := fixture(t, "stream-function-call-thought-signature.sse")
+	rec := providertest.Fixture(t, "gemini", "stream-function-call-thought-signature.sse")
 	sig := gjson.Get(strings.TrimPrefix(strings.SplitN(string(rec), "\r\n", 2)[0], "data: "), "candidates.0.content.parts.0.thoughtSignature").String()
 	if len(sig) < 100 {
 		t.Fatalf("fixture signature %q", sig)
 	}
-	up := newUpstream(t, replay(rec, 0))
+	up := providertest.NewUpstream(t, providertest.Replay(rec, 0))
 	sink, _, err := runStream(t, newTestProvider(t, up.URL, providers.Timeouts{}), "gemini-3-pro-preview", askBody)
 	if err != nil {
 		t.Fatal(err)
 	}
 	tc := accumulate(t, sink).Choices[0].Message.ToolCalls[0]
 
-	next := newUpstream(t, jsonAnswer(200, fixture(t, "generate-content-text.json")))
+	next := providertest.NewUpstream(t, providertest.JSONAnswer(200, providertest.Fixture(t, "gemini", "generate-content-text.json"), jsonUTF8))
 	p := newTestProvider(t, next.URL, providers.Timeouts{})
 	call, _ := json.Marshal(map[string]any{"id": tc.ID, "type": "function", "function": map[string]string{"name": tc.Function.Name, "arguments": tc.Function.Arguments}})
 	full := `{"messages":[{"role":"user","content":"What is the capital of the user country? Call the tool"},
@@ -261,7 +262,7 @@ func TestThoughtSignatureRoundTrip(t *testing.T) {
 	if _, err := p.Do(context.Background(), chatReq("gemini-3-pro-preview", false, full)); err != nil {
 		t.Fatal(err)
 	}
-	check(t, next.last(t).body, map[string]string{
+	check(t, next.Last(t).Body, map[string]string{
 		"contents.#": `3`,
 		"contents.1": `{"role":"model","parts":[{"functionCall":{"name":"get_country","args":{}},"thoughtSignature":"` + sig + `"}]}`,
 		"contents.2": `{"role":"user","parts":[{"functionResponse":{"name":"get_country","response":{"result":"Mexico"}}}]}`,
@@ -271,7 +272,7 @@ func TestThoughtSignatureRoundTrip(t *testing.T) {
 	if _, err := p.Do(context.Background(), chatReq("gemini-3-pro-preview", false, trimmed)); err != nil {
 		t.Fatal(err)
 	}
-	check(t, next.last(t).body, map[string]string{
+	check(t, next.Last(t).Body, map[string]string{
 		"contents.0.parts.0.functionResponse": `{"name":"get_country","response":{"country":"Mexico"}}`,
 	})
 }

@@ -10,6 +10,7 @@ import (
 	"testing"
 
 	"github.com/llmgate/llmgate/providers"
+	"github.com/llmgate/llmgate/providers/providertest"
 	"github.com/tidwall/gjson"
 )
 
@@ -103,17 +104,17 @@ func TestUsageConsistency(t *testing.T) {
 			if u.Estimated || u.CompletionTokens == 0 || u.PromptTokens == 0 {
 				t.Errorf("usage %+v", u)
 			}
-			if got := sumTokens(rec.events); got != u.CompletionTokens {
+			if got := sumTokens(rec.Events); got != u.CompletionTokens {
 				t.Errorf("sum of Event.Tokens = %d, completion_tokens = %d", got, u.CompletionTokens)
 			}
 			msg := gjson.GetBytes(resp.Body, "choices.0.message")
 			if msg.Get("tool_calls").Exists() {
-				if got, want := streamedArgs(rec.events), msg.Get("tool_calls.0.function.arguments").Str; got != want {
+				if got, want := streamedArgs(rec.Events), msg.Get("tool_calls.0.function.arguments").Str; got != want {
 					t.Errorf("streamed arguments %q != %q", got, want)
 				}
 				return
 			}
-			text, chunks := streamed(rec.events)
+			text, chunks := streamed(rec.Events)
 			if int64(chunks) != u.CompletionTokens {
 				t.Errorf("content chunks = %d, completion_tokens = %d", chunks, u.CompletionTokens)
 			}
@@ -134,7 +135,7 @@ func TestDeterminism(t *testing.T) {
 		}
 		ra, _ := streamOK(t, p, chatReq("mock-mini", body))
 		rb, _ := streamOK(t, p, chatReq("mock-mini", body))
-		if !reflect.DeepEqual(ra.events, rb.events) {
+		if !reflect.DeepEqual(ra.Events, rb.Events) {
 			t.Error("Stream not deterministic")
 		}
 	}
@@ -214,19 +215,19 @@ func TestToolCall(t *testing.T) {
 			}
 
 			rec, _ := streamOK(t, p, chatReq("mock-mini", tc.body))
-			first := gjson.GetBytes(rec.events[0].Data, "choices.0.delta")
+			first := gjson.GetBytes(rec.Events[0].Data, "choices.0.delta")
 			wantFirst := fmt.Sprintf(`{"role":"assistant","content":null,"tool_calls":[{"index":0,"id":%q,"type":"function","function":{"name":%q,"arguments":""}}],"refusal":null}`,
 				call.Get("id").Str, tc.tool)
 			if first.Raw != wantFirst {
 				t.Errorf("first delta = %s\nwant %s", first.Raw, wantFirst)
 			}
-			for _, ev := range rec.events[1 : len(rec.events)-2] {
+			for _, ev := range rec.Events[1 : len(rec.Events)-2] {
 				frag := gjson.GetBytes(ev.Data, "choices.0.delta.tool_calls.0")
 				if frag.Get("index").Raw != "0" || frag.Get("id").Exists() || frag.Get("function.name").Exists() {
 					t.Errorf("fragment = %s", frag.Raw)
 				}
 			}
-			if got := streamedArgs(rec.events); got != args {
+			if got := streamedArgs(rec.Events); got != args {
 				t.Errorf("streamed arguments %q, want %q", got, args)
 			}
 		})
@@ -274,10 +275,10 @@ func TestLengthCut(t *testing.T) {
 				t.Errorf("finish_reason = %s, want %s", fr, tc.finish)
 			}
 			rec, _ := streamOK(t, p, chatReq("mock-mini", tc.body))
-			if got := sumTokens(rec.events); got != tc.tokens {
+			if got := sumTokens(rec.Events); got != tc.tokens {
 				t.Errorf("streamed tokens = %d, want %d", got, tc.tokens)
 			}
-			fin := rec.events[len(rec.events)-2]
+			fin := rec.Events[len(rec.Events)-2]
 			if !fin.Finish || gjson.GetBytes(fin.Data, "choices.0.finish_reason").Str != tc.finish {
 				t.Errorf("finish chunk = %s", fin.Data)
 			}
@@ -298,9 +299,9 @@ func TestBadRequests(t *testing.T) {
 			if !errors.As(err, &se) || se.Status != 400 || !gjson.GetBytes(se.Body, "error.message").Exists() {
 				t.Fatalf("err = %v", err)
 			}
-			rec := &recorder{}
-			if _, err := p.Stream(t.Context(), chatReq("mock-mini", body), rec); !errors.As(err, &se) || len(rec.events) > 0 {
-				t.Fatalf("Stream err = %v, events %d", err, len(rec.events))
+			rec := &providertest.Sink{}
+			if _, err := p.Stream(t.Context(), chatReq("mock-mini", body), rec); !errors.As(err, &se) || len(rec.Events) > 0 {
+				t.Fatalf("Stream err = %v, events %d", err, len(rec.Events))
 			}
 		})
 	}

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/llmgate/llmgate/providers"
+	"github.com/llmgate/llmgate/providers/providertest"
 	"github.com/tidwall/gjson"
 )
 
@@ -46,7 +47,7 @@ func TestFailModels(t *testing.T) {
 			}
 			_, err := p.Do(context.Background(), chatReq(tc.model, plainBody))
 			check(err)
-			rec := &recorder{}
+			rec := &providertest.Sink{}
 			_, err = p.Stream(context.Background(), chatReq(tc.model, usageBody), rec)
 			check(err)
 			if rec.Committed() {
@@ -92,20 +93,20 @@ func TestCutModels(t *testing.T) {
 			if want < 0 {
 				want = int(whole.CompletionTokens)
 			}
-			rec := &recorder{}
+			rec := &providertest.Sink{}
 			u, err := p.Stream(context.Background(), chatReq(tc.model, tc.body), rec)
 			if !errors.Is(err, providers.ErrStreamBroken) {
 				t.Fatalf("err = %v", err)
 			}
-			if len(rec.events) != want+1 {
-				t.Errorf("events = %d, want role + %d content", len(rec.events), want)
+			if len(rec.Events) != want+1 {
+				t.Errorf("events = %d, want role + %d content", len(rec.Events), want)
 			}
-			for _, ev := range rec.events {
+			for _, ev := range rec.Events {
 				if ev.Finish || ev.Done || ev.UsageOnly {
 					t.Errorf("cut stream delivered %q", ev.Data)
 				}
 			}
-			if u.CompletionTokens != sumTokens(rec.events) || u.PromptTokens != whole.PromptTokens {
+			if u.CompletionTokens != sumTokens(rec.Events) || u.PromptTokens != whole.PromptTokens {
 				t.Errorf("usage = %+v", u)
 			}
 			if u.Estimated != (u.CompletionTokens < whole.CompletionTokens) {

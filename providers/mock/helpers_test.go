@@ -3,52 +3,17 @@ package mock
 import (
 	"context"
 	"strings"
-	"sync"
 	"testing"
 
 	"github.com/llmgate/llmgate/providers"
+	"github.com/llmgate/llmgate/providers/providertest"
 	"github.com/tidwall/gjson"
 )
 
-// recorder is a fake Sink that keeps every event and can stop or fail the
-// stream after a given number of events.
-type recorder struct {
-	mu     sync.Mutex
-	events []*providers.Event
-	// after is the 1-based event number on which err is returned.
-	after int
-	err   error
-	// onEvent runs after each recorded event (for cancelling mid-stream).
-	onEvent func(n int)
-}
-
-func (r *recorder) Event(ev *providers.Event) error {
-	r.mu.Lock()
-	r.events = append(r.events, ev)
-	n := len(r.events)
-	r.mu.Unlock()
-	if r.onEvent != nil {
-		r.onEvent(n)
-	}
-	if r.err != nil && n == r.after {
-		return r.err
-	}
-	return nil
-}
-
-func (r *recorder) Committed() bool {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	return len(r.events) > 0
-}
-
+// newMock builds a mock account through the registry, as the gateway does.
 func newMock(t *testing.T, opts map[string]string) *Provider {
 	t.Helper()
-	p, err := New(providers.Config{Name: "mock", Type: "mock", Options: opts})
-	if err != nil {
-		t.Fatalf("New: %v", err)
-	}
-	return p.(*Provider)
+	return providertest.New(t, providers.Config{Name: "mock", Type: "mock", Options: opts}).(*Provider)
 }
 
 func chatReq(model, body string) *providers.Request {
@@ -67,9 +32,9 @@ func doChatOK(t *testing.T, p *Provider, req *providers.Request) *providers.Resp
 	return resp
 }
 
-func streamOK(t *testing.T, p *Provider, req *providers.Request) (*recorder, providers.Usage) {
+func streamOK(t *testing.T, p *Provider, req *providers.Request) (*providertest.Sink, providers.Usage) {
 	t.Helper()
-	rec := &recorder{}
+	rec := &providertest.Sink{}
 	u, err := p.Stream(context.Background(), req, rec)
 	if err != nil {
 		t.Fatalf("Stream: %v", err)
@@ -79,7 +44,7 @@ func streamOK(t *testing.T, p *Provider, req *providers.Request) (*recorder, pro
 
 // streamed concatenates the content deltas and counts the chunks carrying
 // content.
-func streamed(events []*providers.Event) (text string, chunks int) {
+func streamed(events []providers.Event) (text string, chunks int) {
 	var b strings.Builder
 	for _, ev := range events {
 		c := gjson.GetBytes(ev.Data, "choices.0.delta.content")
@@ -92,7 +57,7 @@ func streamed(events []*providers.Event) (text string, chunks int) {
 }
 
 // streamedArgs concatenates tool-call argument fragments.
-func streamedArgs(events []*providers.Event) string {
+func streamedArgs(events []providers.Event) string {
 	var b strings.Builder
 	for _, ev := range events {
 		b.WriteString(gjson.GetBytes(ev.Data, "choices.0.delta.tool_calls.0.function.arguments").Str)
@@ -100,7 +65,7 @@ func streamedArgs(events []*providers.Event) string {
 	return b.String()
 }
 
-func sumTokens(events []*providers.Event) int64 {
+func sumTokens(events []providers.Event) int64 {
 	var n int64
 	for _, ev := range events {
 		n += ev.Tokens

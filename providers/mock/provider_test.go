@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"github.com/llmgate/llmgate/providers"
+	"github.com/llmgate/llmgate/providers/providertest"
 )
 
 func TestRegistered(t *testing.T) {
@@ -49,7 +50,7 @@ func TestUnsupportedEndpoints(t *testing.T) {
 	if !errors.As(err, &se) || se.Status != 404 {
 		t.Errorf("Do err = %v", err)
 	}
-	_, err = p.Stream(context.Background(), &providers.Request{Endpoint: providers.Embeddings, Model: "m", Body: []byte(`{"input":"x"}`)}, &recorder{})
+	_, err = p.Stream(context.Background(), &providers.Request{Endpoint: providers.Embeddings, Model: "m", Body: []byte(`{"input":"x"}`)}, &providertest.Sink{})
 	if !errors.As(err, &se) || se.Status != 400 {
 		t.Errorf("Stream err = %v", err)
 	}

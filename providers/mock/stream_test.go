@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/llmgate/llmgate/providers"
+	"github.com/llmgate/llmgate/providers/providertest"
 	"github.com/tidwall/gjson"
 )
 
@@ -25,7 +26,7 @@ func TestStreamShape(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			p := newMock(t, nil)
 			rec, u := streamOK(t, p, chatReq("mock-mini", tc.body))
-			evs := rec.events
+			evs := rec.Events
 			for i, ev := range evs {
 				if want := append(append([]byte("data: "), ev.Data...), "\n\n"...); !bytes.Equal(ev.Raw, want) {
 					t.Fatalf("event %d Raw = %q", i, ev.Raw)
@@ -96,19 +97,19 @@ func TestStreamSinkErrors(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			p := newMock(t, nil)
-			rec := &recorder{err: tc.err, after: tc.after}
+			rec := &providertest.Sink{Err: tc.err, FailAfter: tc.after}
 			u, err := p.Stream(context.Background(), chatReq("mock-mini", usageBody), rec)
 			if tc.wantErr == nil && err != nil || tc.wantErr != nil && !errors.Is(err, tc.wantErr) {
 				t.Fatalf("err = %v, want %v", err, tc.wantErr)
 			}
-			if len(rec.events) != tc.after {
-				t.Errorf("events after stop = %d, want %d", len(rec.events), tc.after)
+			if len(rec.Events) != tc.after {
+				t.Errorf("events after stop = %d, want %d", len(rec.Events), tc.after)
 			}
 			// ErrStop accepts the event it answers; any other error means
 			// that event never reached the client.
-			want := sumTokens(rec.events)
+			want := sumTokens(rec.Events)
 			if tc.wantErr != nil {
-				want -= rec.events[len(rec.events)-1].Tokens
+				want -= rec.Events[len(rec.Events)-1].Tokens
 			}
 			if !u.Estimated || u.CompletionTokens != want {
 				t.Errorf("usage = %+v, want %d estimated tokens", u, want)
@@ -122,7 +123,7 @@ func TestStreamSinkErrors(t *testing.T) {
 func TestStreamStopAfterFinish(t *testing.T) {
 	p := newMock(t, nil)
 	full, want := streamOK(t, p, chatReq("mock-mini", usageBody))
-	rec := &recorder{err: providers.ErrStop, after: len(full.events) - 2}
+	rec := &providertest.Sink{Err: providers.ErrStop, FailAfter: len(full.Events) - 2}
 	u, err := p.Stream(context.Background(), chatReq("mock-mini", usageBody), rec)
 	if err != nil || u != want {
 		t.Fatalf("usage %+v err %v, want %+v", u, err, want)
@@ -133,7 +134,7 @@ func TestStreamCancel(t *testing.T) {
 	p := newMock(t, map[string]string{"delay": "20ms"})
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	rec := &recorder{onEvent: func(n int) {
+	rec := &providertest.Sink{OnEvent: func(n int) {
 		if n == 2 {
 			cancel()
 		}
@@ -146,15 +147,15 @@ func TestStreamCancel(t *testing.T) {
 	if el := time.Since(start); el > time.Second {
 		t.Errorf("cancel took %s", el)
 	}
-	if len(rec.events) != 2 || !u.Estimated || u.CompletionTokens != 1 {
-		t.Errorf("events %d usage %+v", len(rec.events), u)
+	if len(rec.Events) != 2 || !u.Estimated || u.CompletionTokens != 1 {
+		t.Errorf("events %d usage %+v", len(rec.Events), u)
 	}
 
 	// Cancelled while waiting for a long delay: returns without waiting.
 	slow := newMock(t, map[string]string{"first_token_delay": "1h"})
 	ctx2, cancel2 := context.WithTimeout(context.Background(), 20*time.Millisecond)
 	defer cancel2()
-	rec = &recorder{}
+	rec = &providertest.Sink{}
 	if _, err := slow.Stream(ctx2, chatReq("mock-mini", usageBody), rec); !errors.Is(err, context.DeadlineExceeded) || rec.Committed() {
 		t.Fatalf("err = %v, committed %v", err, rec.Committed())
 	}
@@ -166,7 +167,7 @@ func TestStreamCancel(t *testing.T) {
 func TestStreamPacing(t *testing.T) {
 	p := newMock(t, map[string]string{"first_token_delay": "40ms", "delay": "5ms"})
 	var stamps []time.Time
-	rec := &recorder{onEvent: func(int) { stamps = append(stamps, time.Now()) }}
+	rec := &providertest.Sink{OnEvent: func(int) { stamps = append(stamps, time.Now()) }}
 	start := time.Now()
 	if _, err := p.Stream(context.Background(), chatReq("mock-mini", `{"messages":[{"role":"user","content":"echo a b c"}]}`), rec); err != nil {
 		t.Fatal(err)
@@ -196,10 +197,10 @@ func TestStreamTimeouts(t *testing.T) {
 			p := newMock(t, tc.opts)
 			req := chatReq("mock-mini", usageBody)
 			req.Timeouts = tc.timeouts
-			rec := &recorder{}
+			rec := &providertest.Sink{}
 			_, err := p.Stream(context.Background(), req, rec)
-			if !errors.Is(err, providers.ErrTimeout) || len(rec.events) != tc.events {
-				t.Fatalf("err = %v, events %d", err, len(rec.events))
+			if !errors.Is(err, providers.ErrTimeout) || len(rec.Events) != tc.events {
+				t.Fatalf("err = %v, events %d", err, len(rec.Events))
 			}
 		})
 	}

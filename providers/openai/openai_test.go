@@ -6,157 +6,26 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"math/rand/v2"
 	"net/http"
-	"net/http/httptest"
-	"os"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
-	"github.com/llmgate/llmgate/internal/fixtures"
-
 	"github.com/llmgate/llmgate/providers"
+	"github.com/llmgate/llmgate/providers/providertest"
 )
 
 const (
 	testKey = "sk-secret-test-key-123"
 )
 
-// fixturesDir is ../shared/fixtures beside the repository (or $LLMGATE_FIXTURES).
-var fixturesDir = fixtures.MustDir()
-
-func fixture(t testing.TB, rel string) []byte {
-	t.Helper()
-	b, err := os.ReadFile(filepath.Join(fixturesDir, rel))
-	if err != nil {
-		t.Fatalf("reading fixture: %v", err)
-	}
-	return b
-}
-
-// upstream is an httptest server recording what it was sent.
-type upstream struct {
-	URL  string
-	stop chan struct{}
-
-	mu      sync.Mutex
-	bodies  [][]byte
-	headers []http.Header
-	paths   []string
-}
-
-func newUpstream(t testing.TB, h func(w http.ResponseWriter, r *http.Request)) *upstream {
-	t.Helper()
-	u := &upstream{stop: make(chan struct{})}
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		body, _ := io.ReadAll(r.Body)
-		u.mu.Lock()
-		u.bodies = append(u.bodies, body)
-		u.headers = append(u.headers, r.Header.Clone())
-		u.paths = append(u.paths, r.URL.Path)
-		u.mu.Unlock()
-		h(w, r)
-	}))
-	u.URL = srv.URL
-	t.Cleanup(srv.Close)
-	t.Cleanup(func() { close(u.stop) })
-	return u
-}
-
-func (u *upstream) last(t testing.TB) ([]byte, http.Header, string) {
-	t.Helper()
-	u.mu.Lock()
-	defer u.mu.Unlock()
-	if len(u.bodies) == 0 {
-		t.Fatal("upstream received nothing")
-	}
-	n := len(u.bodies) - 1
-	return u.bodies[n], u.headers[n], u.paths[n]
-}
-
-// block waits until the request or the test ends.
-func (u *upstream) block(r *http.Request) {
-	select {
-	case <-r.Context().Done():
-	case <-u.stop:
-	}
-}
-
-// replay writes content as an event stream, by event or in random small
-// chunks, flushing after each write.
-func replay(content []byte, small bool) func(http.ResponseWriter, *http.Request) {
-	return func(w http.ResponseWriter, r *http.Request) {
-		w.Header().Set("Content-Type", "text/event-stream")
-		w.WriteHeader(200)
-		f := w.(http.Flusher)
-		f.Flush()
-		if small {
-			rng := rand.New(rand.NewPCG(7, uint64(len(content))))
-			for rest := content; len(rest) > 0; {
-				n := min(1+rng.IntN(13), len(rest))
-				_, _ = w.Write(rest[:n])
-				f.Flush()
-				rest = rest[n:]
-			}
-			return
-		}
-		for _, ev := range bytes.SplitAfter(content, []byte("\n\n")) {
-			_, _ = w.Write(ev)
-			f.Flush()
-		}
-	}
-}
-
+// newTestProvider builds an account of the OpenAI-compatible flavour typ
+// on baseURL with the test key.
 func newTestProvider(t testing.TB, typ, baseURL string, to providers.Timeouts, hdr map[string]string) providers.Provider {
 	t.Helper()
-	tp, ok := providers.Lookup(typ)
-	if !ok {
-		t.Fatalf("type %q not registered", typ)
-	}
-	p, err := tp.New(providers.Config{Name: "acct", Type: typ, BaseURL: baseURL, APIKey: testKey, Timeouts: to, Headers: hdr})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return p
+	return providertest.New(t, providers.Config{Type: typ, BaseURL: baseURL, APIKey: testKey, Timeouts: to, Headers: hdr})
 }
-
-// recSink records copies of every event.
-type recSink struct {
-	events    []providers.Event
-	committed bool
-	// stopOn, when it returns true for an event, makes Event return ErrStop.
-	stopOn func(*providers.Event) bool
-	// failAfter makes the n-th data event (1-based) fail like a gone client.
-	failAfter int
-}
-
-var errGone = errors.New("client went away")
-
-func (s *recSink) Event(ev *providers.Event) error {
-	c := *ev
-	c.Raw = bytes.Clone(ev.Raw)
-	c.Data = bytes.Clone(ev.Data)
-	if ev.Usage != nil {
-		u := *ev.Usage
-		c.Usage = &u
-	}
-	s.events = append(s.events, c)
-	if !ev.Comment {
-		s.committed = true
-	}
-	if s.failAfter > 0 && len(s.events) >= s.failAfter {
-		return errGone
-	}
-	if s.stopOn != nil && s.stopOn(ev) {
-		return providers.ErrStop
-	}
-	return nil
-}
-
-func (s *recSink) Committed() bool { return s.committed }
 
 func chatReq(stream bool, body string) *providers.Request {
 	return &providers.Request{Endpoint: providers.Chat, Model: "gpt-4o", Body: []byte(body), Stream: stream}
@@ -240,12 +109,12 @@ func TestStreamFixtures(t *testing.T) {
 		{"openai-compatible/azure-chat-stream-content-filter.sse", "openai", 15, 78, 0, 64, 1, 1, false},
 	}
 	for _, c := range cases {
-		for _, small := range []bool{false, true} {
-			t.Run(fmt.Sprintf("%s/small=%v", filepath.Base(c.file), small), func(t *testing.T) {
-				content := fixture(t, c.file)
-				up := newUpstream(t, replay(content, small))
+		for _, seed := range []uint64{0, 7} {
+			t.Run(fmt.Sprintf("%s/seed=%d", filepath.Base(c.file), seed), func(t *testing.T) {
+				content := providertest.Fixture(t, c.file)
+				up := providertest.NewUpstream(t, providertest.Replay(content, seed))
 				p := newTestProvider(t, c.typ, up.URL, providers.Timeouts{}, nil)
-				sink := &recSink{}
+				sink := &providertest.Sink{}
 				u, err := p.Stream(context.Background(), chatReq(true, streamBodyJSON), sink)
 				if err != nil {
 					t.Fatalf("Stream: %v", err)
@@ -253,7 +122,7 @@ func TestStreamFixtures(t *testing.T) {
 				var raw bytes.Buffer
 				finishes, usageOnly, withUsage, dones := 0, 0, 0, 0
 				var tokens int64
-				for _, ev := range sink.events {
+				for _, ev := range sink.Events {
 					raw.Write(ev.Raw)
 					if ev.Finish {
 						finishes++
@@ -275,7 +144,7 @@ func TestStreamFixtures(t *testing.T) {
 				if finishes != c.finishes || usageOnly != c.usageOnly || withUsage != 1 {
 					t.Errorf("finish=%d usageOnly=%d withUsage=%d, want %d/%d/1", finishes, usageOnly, withUsage, c.finishes, c.usageOnly)
 				}
-				if (dones == 1) != c.done || (c.done && !sink.events[len(sink.events)-1].Done) {
+				if (dones == 1) != c.done || (c.done && !sink.Events[len(sink.Events)-1].Done) {
 					t.Errorf("done events %d", dones)
 				}
 				if tokens <= 0 {
@@ -285,7 +154,8 @@ func TestStreamFixtures(t *testing.T) {
 				if u != want {
 					t.Errorf("usage %+v, want %+v", u, want)
 				}
-				body, hdr, path := up.last(t)
+				sent := up.Last(t)
+				body, hdr, path := sent.Body, sent.Header, sent.Path
 				if path != "/chat/completions" || hdr.Get("Accept") != "text/event-stream" || hdr.Get("Authorization") != "Bearer "+testKey {
 					t.Errorf("path %q headers %v", path, hdr)
 				}
@@ -300,16 +170,16 @@ func TestStreamFixtures(t *testing.T) {
 // OpenRouter: comments are delivered as comments; the in-band error ends
 // the stream with ErrStreamBroken, and the usage it carried is returned.
 func TestStreamInBandError(t *testing.T) {
-	content := fixture(t, "openai-compatible/openrouter-stream-midstream-error.sse")
-	up := newUpstream(t, replay(content, false))
+	content := providertest.Fixture(t, "openai-compatible/openrouter-stream-midstream-error.sse")
+	up := providertest.NewUpstream(t, providertest.Replay(content, 0))
 	p := newTestProvider(t, "openrouter", up.URL, providers.Timeouts{}, nil)
-	sink := &recSink{}
+	sink := &providertest.Sink{}
 	u, err := p.Stream(context.Background(), chatReq(true, streamBodyJSON), sink)
 	if !errors.Is(err, providers.ErrStreamBroken) || !strings.Contains(err.Error(), "Token limit reached") {
 		t.Fatalf("err = %v, want ErrStreamBroken with the upstream's message", err)
 	}
 	comments, data := 0, 0
-	for _, ev := range sink.events {
+	for _, ev := range sink.Events {
 		switch {
 		case ev.Comment:
 			comments++
@@ -334,10 +204,10 @@ func TestStreamInBandError(t *testing.T) {
 // A stream that ends before any finish_reason is broken; its usage is the
 // flagged estimate of what was delivered.
 func TestStreamEndsBeforeFinish(t *testing.T) {
-	evs := bytes.SplitAfter(fixture(t, "openai/chat-stream-text-usage.sse"), []byte("\n\n"))
-	up := newUpstream(t, replay(bytes.Join(evs[:5], nil), false))
+	evs := bytes.SplitAfter(providertest.Fixture(t, "openai/chat-stream-text-usage.sse"), []byte("\n\n"))
+	up := providertest.NewUpstream(t, providertest.Replay(bytes.Join(evs[:5], nil), 0))
 	p := newTestProvider(t, "openai", up.URL, providers.Timeouts{}, nil)
-	sink := &recSink{}
+	sink := &providertest.Sink{}
 	u, err := p.Stream(context.Background(), chatReq(true, streamBodyJSON), sink)
 	if !errors.Is(err, providers.ErrStreamBroken) {
 		t.Fatalf("err = %v", err)
@@ -351,19 +221,19 @@ func TestStreamEndsBeforeFinish(t *testing.T) {
 // without error even if the upstream keeps the connection open, and a
 // client error is returned as is.
 func TestStreamSinkControl(t *testing.T) {
-	evs := bytes.SplitAfter(fixture(t, "openai/chat-stream-text-usage.sse"), []byte("\n\n"))
+	evs := bytes.SplitAfter(providertest.Fixture(t, "openai/chat-stream-text-usage.sse"), []byte("\n\n"))
 	noDone := bytes.Join(evs[:len(evs)-2], nil) // up to the usage chunk, no [DONE]
-	var up *upstream
-	up = newUpstream(t, func(w http.ResponseWriter, r *http.Request) {
-		replay(noDone, false)(w, r)
-		up.block(r) // never ends on its own
+	var up *providertest.Upstream
+	up = providertest.NewUpstream(t, func(w http.ResponseWriter, r *http.Request) {
+		providertest.Replay(noDone, 0)(w, r)
+		up.Block(r)
 	})
 	p := newTestProvider(t, "openai", up.URL, providers.Timeouts{}, nil)
 
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
-		sink := &recSink{stopOn: func(ev *providers.Event) bool { return ev.UsageOnly }}
+		sink := &providertest.Sink{StopOn: func(ev *providers.Event) bool { return ev.UsageOnly }}
 		u, err := p.Stream(context.Background(), chatReq(true, streamBodyJSON), sink)
 		if err != nil || u.PromptTokens != 14 || u.CompletionTokens != 30 {
 			t.Errorf("ErrStop: usage %+v err %v", u, err)
@@ -375,9 +245,9 @@ func TestStreamSinkControl(t *testing.T) {
 		t.Fatal("Stream kept reading after the sink returned ErrStop")
 	}
 
-	sink := &recSink{failAfter: 3}
+	sink := &providertest.Sink{FailAfter: 3}
 	u, err := p.Stream(context.Background(), chatReq(true, streamBodyJSON), sink)
-	if !errors.Is(err, errGone) || !u.Estimated || u.CompletionTokens != 2 {
+	if !errors.Is(err, providertest.ErrGone) || !u.Estimated || u.CompletionTokens != 2 {
 		t.Errorf("client gone: usage %+v err %v", u, err)
 	}
 }
@@ -387,14 +257,14 @@ func TestStreamMalformedEventSkipped(t *testing.T) {
 		"data: {not json\n\n" +
 		"data: {\"choices\":[{\"index\":0,\"delta\":{},\"finish_reason\":\"stop\"}],\"usage\":{\"prompt_tokens\":3,\"completion_tokens\":1}}\n\n" +
 		"data: [DONE]\n\n"
-	up := newUpstream(t, replay([]byte(s), false))
+	up := providertest.NewUpstream(t, providertest.Replay([]byte(s), 0))
 	p := newTestProvider(t, "openai", up.URL, providers.Timeouts{}, nil)
-	sink := &recSink{}
+	sink := &providertest.Sink{}
 	u, err := p.Stream(context.Background(), chatReq(true, streamBodyJSON), sink)
 	// The malformed event reaches the sink flagged (the gateway logs and
 	// drops it) and the stream goes on to its usage and [DONE].
-	if err != nil || u.PromptTokens != 3 || len(sink.events) != 4 || !sink.events[1].Malformed {
-		t.Errorf("usage %+v err %v events %d", u, err, len(sink.events))
+	if err != nil || u.PromptTokens != 3 || len(sink.Events) != 4 || !sink.Events[1].Malformed {
+		t.Errorf("usage %+v err %v events %d", u, err, len(sink.Events))
 	}
 }
 
@@ -403,12 +273,12 @@ func TestStreamXGroqUsageOnly(t *testing.T) {
 	const s = "data: {\"choices\":[{\"index\":0,\"delta\":{\"content\":\"a\"},\"finish_reason\":null}]}\n\n" +
 		"data: {\"choices\":[{\"index\":0,\"delta\":{},\"finish_reason\":\"stop\"}],\"x_groq\":{\"id\":\"r\",\"usage\":{\"prompt_tokens\":5,\"completion_tokens\":1}}}\n\n" +
 		"data: [DONE]\n\n"
-	up := newUpstream(t, replay([]byte(s), true))
+	up := providertest.NewUpstream(t, providertest.Replay([]byte(s), 7))
 	p := newTestProvider(t, "groq", up.URL, providers.Timeouts{}, nil)
-	sink := &recSink{}
+	sink := &providertest.Sink{}
 	u, err := p.Stream(context.Background(), chatReq(true, streamBodyJSON), sink)
-	if err != nil || u.PromptTokens != 5 || u.CompletionTokens != 1 || sink.events[1].Usage == nil || !sink.events[1].Finish {
-		t.Errorf("usage %+v err %v events %+v", u, err, sink.events)
+	if err != nil || u.PromptTokens != 5 || u.CompletionTokens != 1 || sink.Events[1].Usage == nil || !sink.Events[1].Finish {
+		t.Errorf("usage %+v err %v events %+v", u, err, sink.Events)
 	}
 }
 
@@ -421,20 +291,20 @@ func TestTogetherEOS(t *testing.T) {
 	const answer = `{"choices":[{"index":0,"message":{"role":"assistant","content":"a"},"finish_reason":"eos"}],"usage":{"prompt_tokens":5,"completion_tokens":1}}`
 	for _, typ := range []string{"together", "openai"} {
 		t.Run(typ, func(t *testing.T) {
-			up := newUpstream(t, func(w http.ResponseWriter, r *http.Request) {
+			up := providertest.NewUpstream(t, func(w http.ResponseWriter, r *http.Request) {
 				if strings.Contains(r.Header.Get("Accept"), "event-stream") {
-					replay([]byte(s), false)(w, r)
+					providertest.Replay([]byte(s), 0)(w, r)
 					return
 				}
 				w.Header().Set("Content-Type", "application/json")
 				_, _ = io.WriteString(w, answer)
 			})
 			p := newTestProvider(t, typ, up.URL, providers.Timeouts{}, nil)
-			sink := &recSink{}
+			sink := &providertest.Sink{}
 			if _, err := p.Stream(context.Background(), chatReq(true, streamBodyJSON), sink); err != nil {
 				t.Fatal(err)
 			}
-			fin := sink.events[1]
+			fin := sink.Events[1]
 			resp, err := p.Do(context.Background(), chatReq(false, `{"model":"m"}`))
 			if err != nil {
 				t.Fatal(err)
@@ -457,8 +327,8 @@ func TestTogetherEOS(t *testing.T) {
 
 // Non-streaming calls return the body unchanged with usage peeked.
 func TestDo(t *testing.T) {
-	answer := fixture(t, "openai/chat-completion-parallel-tool-calls.json")
-	up := newUpstream(t, func(w http.ResponseWriter, r *http.Request) {
+	answer := providertest.Fixture(t, "openai/chat-completion-parallel-tool-calls.json")
+	up := providertest.NewUpstream(t, func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "application/json")
 		_, _ = w.Write(answer)
 	})
@@ -471,7 +341,8 @@ func TestDo(t *testing.T) {
 	if !bytes.Equal(resp.Body, answer) || resp.Usage.PromptTokens != 149 || resp.Usage.CompletionTokens != 60 {
 		t.Errorf("resp usage %+v body equal=%v", resp.Usage, bytes.Equal(resp.Body, answer))
 	}
-	got, hdr, path := up.last(t)
+	sent := up.Last(t)
+	got, hdr, path := sent.Body, sent.Header, sent.Path
 	if string(got) != body || path != "/v1/chat/completions" || hdr.Get("Authorization") != "Bearer "+testKey ||
 		hdr.Get("Content-Type") != "application/json" || hdr.Get("Accept") != "application/json" || hdr.Get("OpenAI-Organization") != "org-1" {
 		t.Errorf("upstream got %s at %s with %v", got, path, hdr)
@@ -481,24 +352,24 @@ func TestDo(t *testing.T) {
 	if _, err := p.Do(context.Background(), emb); err != nil {
 		t.Fatal(err)
 	}
-	if _, _, path := up.last(t); path != "/v1/embeddings" {
+	if path := up.Last(t).Path; path != "/v1/embeddings" {
 		t.Errorf("embeddings went to %s", path)
 	}
 }
 
 func TestDoBadAnswer(t *testing.T) {
-	up := newUpstream(t, func(w http.ResponseWriter, r *http.Request) { _, _ = io.WriteString(w, "<html>oops</html>") })
+	up := providertest.NewUpstream(t, func(w http.ResponseWriter, r *http.Request) { _, _ = io.WriteString(w, "<html>oops</html>") })
 	p := newTestProvider(t, "openai", up.URL, providers.Timeouts{}, nil)
 	if _, err := p.Do(context.Background(), chatReq(false, `{}`)); !errors.Is(err, providers.ErrBadResponse) {
 		t.Errorf("err = %v", err)
 	}
 	// A stream request answered with JSON is not a stream.
-	up2 := newUpstream(t, func(w http.ResponseWriter, r *http.Request) {
+	up2 := providertest.NewUpstream(t, func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "application/json")
 		_, _ = io.WriteString(w, `{"id":"x"}`)
 	})
 	p2 := newTestProvider(t, "openai", up2.URL, providers.Timeouts{}, nil)
-	sink := &recSink{}
+	sink := &providertest.Sink{}
 	if _, err := p2.Stream(context.Background(), chatReq(true, streamBodyJSON), sink); !errors.Is(err, providers.ErrBadResponse) || sink.Committed() {
 		t.Errorf("err = %v committed=%v", err, sink.Committed())
 	}
@@ -513,7 +384,7 @@ func TestStatusErrors(t *testing.T) {
 		code, msg  string
 		retryAfter time.Duration
 	}{
-		{400, nil, string(fixture(t, "openai/error-400-unsupported-value.json")), "unsupported_value", "Unsupported value: 'messages[0].role' does not support 'system' with this model.", 0},
+		{400, nil, string(providertest.Fixture(t, "openai/error-400-unsupported-value.json")), "unsupported_value", "Unsupported value: 'messages[0].role' does not support 'system' with this model.", 0},
 		{429, map[string]string{"Retry-After": "2"}, `{"error":{"message":"Rate limit","type":"requests","code":"rate_limit_exceeded"}}`, "rate_limit_exceeded", "Rate limit", 2 * time.Second},
 		{429, map[string]string{"retry-after-ms": "1500", "Retry-After": "9"}, `{"error":{"message":"slow down","type":"tokens"}}`, "tokens", "slow down", 1500 * time.Millisecond},
 		{400, nil, `{"code":"Client specified an invalid argument","error":"Incorrect API key provided"}`, "", "Incorrect API key provided", 0},
@@ -522,7 +393,7 @@ func TestStatusErrors(t *testing.T) {
 	for i, c := range cases {
 		for _, stream := range []bool{false, true} {
 			t.Run(fmt.Sprintf("%d-%d/stream=%v", i, c.status, stream), func(t *testing.T) {
-				up := newUpstream(t, func(w http.ResponseWriter, r *http.Request) {
+				up := providertest.NewUpstream(t, func(w http.ResponseWriter, r *http.Request) {
 					for k, v := range c.hdr {
 						w.Header().Set(k, v)
 					}
@@ -531,7 +402,7 @@ func TestStatusErrors(t *testing.T) {
 				})
 				p := newTestProvider(t, "openai", up.URL, providers.Timeouts{}, nil)
 				var err error
-				sink := &recSink{}
+				sink := &providertest.Sink{}
 				if stream {
 					_, err = p.Stream(context.Background(), chatReq(true, streamBodyJSON), sink)
 				} else {
@@ -544,7 +415,7 @@ func TestStatusErrors(t *testing.T) {
 				if se.Status != c.status || se.Code != c.code || se.Message != c.msg || string(se.Body) != c.body || se.RetryAfter != c.retryAfter {
 					t.Errorf("StatusError %+v", se)
 				}
-				if len(sink.events) != 0 {
+				if len(sink.Events) != 0 {
 					t.Error("events reached the sink")
 				}
 			})
@@ -559,32 +430,32 @@ func TestTimeouts(t *testing.T) {
 		name    string
 		to      providers.Timeouts
 		stream  bool
-		handler func(u *upstream) func(http.ResponseWriter, *http.Request)
+		handler func(u *providertest.Upstream) func(http.ResponseWriter, *http.Request)
 		events  int
 	}{
-		{"headers", providers.Timeouts{Headers: 150 * time.Millisecond}, false, func(u *upstream) func(http.ResponseWriter, *http.Request) {
-			return func(w http.ResponseWriter, r *http.Request) { u.block(r) }
+		{"headers", providers.Timeouts{Headers: 150 * time.Millisecond}, false, func(u *providertest.Upstream) func(http.ResponseWriter, *http.Request) {
+			return func(w http.ResponseWriter, r *http.Request) { u.Block(r) }
 		}, 0},
-		{"headers/stream", providers.Timeouts{Headers: 150 * time.Millisecond}, true, func(u *upstream) func(http.ResponseWriter, *http.Request) {
-			return func(w http.ResponseWriter, r *http.Request) { u.block(r) }
+		{"headers/stream", providers.Timeouts{Headers: 150 * time.Millisecond}, true, func(u *providertest.Upstream) func(http.ResponseWriter, *http.Request) {
+			return func(w http.ResponseWriter, r *http.Request) { u.Block(r) }
 		}, 0},
-		{"body idle", providers.Timeouts{Idle: 150 * time.Millisecond}, false, func(u *upstream) func(http.ResponseWriter, *http.Request) {
+		{"body idle", providers.Timeouts{Idle: 150 * time.Millisecond}, false, func(u *providertest.Upstream) func(http.ResponseWriter, *http.Request) {
 			return func(w http.ResponseWriter, r *http.Request) {
 				w.Header().Set("Content-Type", "application/json")
 				_, _ = io.WriteString(w, `{"id":`)
 				w.(http.Flusher).Flush()
-				u.block(r)
+				u.Block(r)
 			}
 		}, 0},
-		{"first token", providers.Timeouts{FirstToken: 150 * time.Millisecond}, true, func(u *upstream) func(http.ResponseWriter, *http.Request) {
+		{"first token", providers.Timeouts{FirstToken: 150 * time.Millisecond}, true, func(u *providertest.Upstream) func(http.ResponseWriter, *http.Request) {
 			return func(w http.ResponseWriter, r *http.Request) {
 				w.Header().Set("Content-Type", "text/event-stream")
 				w.WriteHeader(200)
 				w.(http.Flusher).Flush()
-				u.block(r)
+				u.Block(r)
 			}
 		}, 0},
-		{"first token ignores comments", providers.Timeouts{FirstToken: 300 * time.Millisecond}, true, func(u *upstream) func(http.ResponseWriter, *http.Request) {
+		{"first token ignores comments", providers.Timeouts{FirstToken: 300 * time.Millisecond}, true, func(u *providertest.Upstream) func(http.ResponseWriter, *http.Request) {
 			return func(w http.ResponseWriter, r *http.Request) {
 				w.Header().Set("Content-Type", "text/event-stream")
 				w.WriteHeader(200)
@@ -597,18 +468,18 @@ func TestTimeouts(t *testing.T) {
 					case <-time.After(25 * time.Millisecond):
 					}
 				}
-				u.block(r)
+				u.Block(r)
 			}
 		}, -1},
-		{"idle gap", providers.Timeouts{Idle: 150 * time.Millisecond}, true, func(u *upstream) func(http.ResponseWriter, *http.Request) {
+		{"idle gap", providers.Timeouts{Idle: 150 * time.Millisecond}, true, func(u *providertest.Upstream) func(http.ResponseWriter, *http.Request) {
 			return func(w http.ResponseWriter, r *http.Request) {
 				w.Header().Set("Content-Type", "text/event-stream")
 				_, _ = io.WriteString(w, firstEvent)
 				w.(http.Flusher).Flush()
-				u.block(r)
+				u.Block(r)
 			}
 		}, 1},
-		{"total", providers.Timeouts{Total: 200 * time.Millisecond}, true, func(u *upstream) func(http.ResponseWriter, *http.Request) {
+		{"total", providers.Timeouts{Total: 200 * time.Millisecond}, true, func(u *providertest.Upstream) func(http.ResponseWriter, *http.Request) {
 			return func(w http.ResponseWriter, r *http.Request) {
 				w.Header().Set("Content-Type", "text/event-stream")
 				for range 100 {
@@ -625,11 +496,11 @@ func TestTimeouts(t *testing.T) {
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			var up *upstream
-			up = newUpstream(t, func(w http.ResponseWriter, r *http.Request) { c.handler(up)(w, r) })
+			var up *providertest.Upstream
+			up = providertest.NewUpstream(t, func(w http.ResponseWriter, r *http.Request) { c.handler(up)(w, r) })
 			p := newTestProvider(t, "openai", up.URL, c.to, nil)
 			start := time.Now()
-			sink := &recSink{}
+			sink := &providertest.Sink{}
 			var err error
 			if c.stream {
 				_, err = p.Stream(context.Background(), chatReq(true, streamBodyJSON), sink)
@@ -644,7 +515,7 @@ func TestTimeouts(t *testing.T) {
 				t.Errorf("took %v", el)
 			}
 			data := 0
-			for _, ev := range sink.events {
+			for _, ev := range sink.Events {
 				if !ev.Comment {
 					data++
 				}
@@ -659,16 +530,16 @@ func TestTimeouts(t *testing.T) {
 // A cancelled caller is reported as context.Canceled, not as an upstream
 // failure.
 func TestCancelled(t *testing.T) {
-	var up *upstream
-	up = newUpstream(t, func(w http.ResponseWriter, r *http.Request) {
+	var up *providertest.Upstream
+	up = providertest.NewUpstream(t, func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "text/event-stream")
 		_, _ = io.WriteString(w, "data: {\"choices\":[{\"index\":0,\"delta\":{\"content\":\"a\"},\"finish_reason\":null}]}\n\n")
 		w.(http.Flusher).Flush()
-		up.block(r)
+		up.Block(r)
 	})
 	p := newTestProvider(t, "openai", up.URL, providers.Timeouts{}, nil)
 	ctx, cancel := context.WithCancel(context.Background())
-	sink := &recSink{stopOn: func(*providers.Event) bool { cancel(); return false }}
+	sink := &providertest.Sink{StopOn: func(*providers.Event) bool { cancel(); return false }}
 	_, err := p.Stream(ctx, chatReq(true, streamBodyJSON), sink)
 	if !errors.Is(err, context.Canceled) || errors.Is(err, providers.ErrNetwork) || errors.Is(err, providers.ErrTimeout) {
 		t.Errorf("err = %v", err)

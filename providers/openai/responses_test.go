@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/llmgate/llmgate/providers"
+	"github.com/llmgate/llmgate/providers/providertest"
 )
 
 func responsesReq(stream bool) *providers.Request {
@@ -21,33 +22,33 @@ func responsesReq(stream bool) *providers.Request {
 func TestResponsesStreamPassthrough(t *testing.T) {
 	for _, name := range []string{"responses-stream-text.sse", "responses-stream-function-call.sse",
 		"responses-stream-reasoning-function-call.sse", "responses-stream-reasoning-summary.sse"} {
-		for _, small := range []bool{false, true} {
-			content := fixture(t, "openai/"+name)
-			up := newUpstream(t, replay(content, small))
+		for _, seed := range []uint64{0, 7} {
+			content := providertest.Fixture(t, "openai/"+name)
+			up := providertest.NewUpstream(t, providertest.Replay(content, seed))
 			p := newTestProvider(t, "openai", up.URL, providers.Timeouts{}, nil)
-			sink := &recSink{}
+			sink := &providertest.Sink{}
 			u, err := p.Stream(context.Background(), responsesReq(true), sink)
 			if err != nil {
 				t.Fatalf("%s: %v", name, err)
 			}
 			var got []byte
-			for _, ev := range sink.events {
+			for _, ev := range sink.Events {
 				got = append(got, ev.Raw...)
 			}
 			if !bytes.Equal(got, content) {
-				t.Fatalf("%s (small=%v): bytes differ from the recording", name, small)
+				t.Fatalf("%s (seed=%d): bytes differ from the recording", name, seed)
 			}
-			last := sink.events[len(sink.events)-1]
+			last := sink.Events[len(sink.Events)-1]
 			if !last.Done || last.Name != "response.completed" || last.Usage == nil {
 				t.Fatalf("%s: last event %q done=%v usage=%v", name, last.Name, last.Done, last.Usage)
 			}
 			if u.PromptTokens == 0 || u.CompletionTokens == 0 || u.Estimated {
 				t.Fatalf("%s: usage %+v", name, u)
 			}
-			if _, _, path := up.last(t); path != "/responses" {
+			if path := up.Last(t).Path; path != "/responses" {
 				t.Fatalf("path %q", path)
 			}
-			body, _, _ := up.last(t)
+			body := up.Last(t).Body
 			if bytes.Contains(body, []byte("stream_options")) {
 				t.Fatalf("stream_options added to a Responses request: %s", body)
 			}
@@ -58,26 +59,26 @@ func TestResponsesStreamPassthrough(t *testing.T) {
 // An in-stream quota error before any output fails invisibly, as the 429
 // it stands for, so the gateway can move to another account.
 func TestResponsesStreamErrorBeforeOutput(t *testing.T) {
-	up := newUpstream(t, replay(fixture(t, "openai/responses-stream-error-insufficient-quota.sse"), false))
+	up := providertest.NewUpstream(t, providertest.Replay(providertest.Fixture(t, "openai/responses-stream-error-insufficient-quota.sse"), 0))
 	p := newTestProvider(t, "openai", up.URL, providers.Timeouts{}, nil)
-	sink := &recSink{}
+	sink := &providertest.Sink{}
 	_, err := p.Stream(context.Background(), responsesReq(true), sink)
 	var se *providers.StatusError
 	if !errors.As(err, &se) || se.Status != http.StatusTooManyRequests || se.Code != "insufficient_quota" {
 		t.Fatalf("err = %v", err)
 	}
-	if len(sink.events) != 0 {
-		t.Fatalf("%d events reached the sink before the failure", len(sink.events))
+	if len(sink.Events) != 0 {
+		t.Fatalf("%d events reached the sink before the failure", len(sink.Events))
 	}
 }
 
 // A stream cut before its terminal event is broken, not complete.
 func TestResponsesStreamCut(t *testing.T) {
-	content := fixture(t, "openai/responses-stream-text.sse")
+	content := providertest.Fixture(t, "openai/responses-stream-text.sse")
 	cut := content[:bytes.Index(content, []byte("event: response.output_text.done"))]
-	up := newUpstream(t, replay(cut, false))
+	up := providertest.NewUpstream(t, providertest.Replay(cut, 0))
 	p := newTestProvider(t, "openai", up.URL, providers.Timeouts{}, nil)
-	sink := &recSink{}
+	sink := &providertest.Sink{}
 	u, err := p.Stream(context.Background(), responsesReq(true), sink)
 	if !errors.Is(err, providers.ErrStreamBroken) {
 		t.Fatalf("err = %v", err)
@@ -88,8 +89,8 @@ func TestResponsesStreamCut(t *testing.T) {
 }
 
 func TestResponsesDo(t *testing.T) {
-	body := fixture(t, "openai/responses-create-reasoning.json")
-	up := newUpstream(t, func(w http.ResponseWriter, r *http.Request) {
+	body := providertest.Fixture(t, "openai/responses-create-reasoning.json")
+	up := providertest.NewUpstream(t, func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "application/json")
 		_, _ = w.Write(body)
 	})
